@@ -1,0 +1,53 @@
+// Work splitting for CPU kernels over CSR rows.
+//
+// Power-law graphs concentrate edges in a few hub rows, so splitting by row
+// count leaves one thread with most of the work. We cut the row range into
+// chunks of roughly equal cost (edges + rows) and let at::parallel_for hand
+// chunks to threads.
+#pragma once
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace graphcl {
+namespace cpu {
+
+// A CSR pointer must start at 0 and never decrease; anything else would make
+// the kernels read outside their arrays, so it is checked (O(rows)).
+template <typename index_t>
+void check_rowptr(const index_t* ptr, int64_t num_rows, const char* name) {
+  TORCH_CHECK_VALUE(ptr[0] == 0, name, "[0] must be 0, got ", static_cast<int64_t>(ptr[0]));
+  for (int64_t i = 0; i < num_rows; ++i)
+    TORCH_CHECK_VALUE(ptr[i] <= ptr[i + 1], name, " must be non-decreasing (row ", i, ")");
+}
+
+template <typename index_t, typename Body>
+void parallel_over_rows(const index_t* ptr, int64_t num_rows, int64_t feature_work, Body body) {
+  if (num_rows == 0) return;
+  const int64_t num_edges = static_cast<int64_t>(ptr[num_rows]);
+  const int64_t total = (num_edges + num_rows) * std::max<int64_t>(feature_work, 1);
+  // Below ~32k scalar operations threading costs more than it saves.
+  const int64_t threads = at::get_num_threads();
+  const int64_t chunks = total < 32768 ? 1 : std::min<int64_t>(num_rows, threads * 8);
+  std::vector<int64_t> bounds(chunks + 1, num_rows);
+  bounds[0] = 0;
+  const double per_chunk = static_cast<double>(num_edges + num_rows) / chunks;
+  for (int64_t c = 1; c < chunks; ++c) {
+    // First row whose cumulative cost (ptr[i] + i) reaches c * per_chunk.
+    int64_t lo = bounds[c - 1], hi = num_rows;
+    const double target = c * per_chunk;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (static_cast<double>(ptr[mid]) + mid < target) lo = mid + 1; else hi = mid;
+    }
+    bounds[c] = lo;
+  }
+  at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) body(bounds[c], bounds[c + 1]);
+  });
+}
+
+}  // namespace cpu
+}  // namespace graphcl

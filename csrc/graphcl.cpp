@@ -1,0 +1,51 @@
+// Operator schemas of the graphcl library and the Python module entry point.
+//
+// Every op family has a file triad: csrc/<op>.cpp (autograd + CUDA binding),
+// csrc/cpu/<op>_cpu.cpp (CPU kernel), csrc/cuda/<op>_cuda.cu (CUDA kernel).
+// Ops named *_forward / *_backward are the raw kernels (CPU and CUDA keys);
+// the unsuffixed ops carry autograd and are what Python calls.
+#include <Python.h>
+#include <torch/library.h>
+
+TORCH_LIBRARY(graphcl, m) {
+  // CSR sparse-dense product. rowptr/col describe the rows that receive
+  // messages; colptr/csc_row/csc_perm are the cached transpose used by the
+  // backward pass (csc_perm[k] = CSR position of the k-th CSC edge).
+  m.def(
+      "spmm(Tensor rowptr, Tensor col, Tensor? weight, Tensor colptr, "
+      "Tensor csc_row, Tensor csc_perm, Tensor x, str reduce) -> Tensor");
+  m.def(
+      "spmm_forward(Tensor rowptr, Tensor? col, Tensor? weight, Tensor x, "
+      "str reduce) -> (Tensor, Tensor)");
+  m.def(
+      "spmm_arg_backward(Tensor colptr, Tensor csc_row, Tensor csc_perm, "
+      "Tensor? weight, Tensor arg, Tensor grad_out) -> Tensor");
+
+  // Per-edge dot products out[e] = <a[row(e)], b[col(e)]>.
+  m.def(
+      "sddmm(Tensor rowptr, Tensor col, Tensor colptr, Tensor csc_row, "
+      "Tensor csc_perm, Tensor a, Tensor b) -> Tensor");
+  m.def("sddmm_forward(Tensor rowptr, Tensor col, Tensor a, Tensor b) -> Tensor");
+
+  // Softmax over the edges of each CSR row, per head: scores [E, H].
+  m.def("segment_softmax(Tensor rowptr, Tensor scores) -> Tensor");
+  m.def("segment_softmax_forward(Tensor rowptr, Tensor scores) -> Tensor");
+  m.def(
+      "segment_softmax_backward(Tensor rowptr, Tensor out, Tensor grad) -> "
+      "Tensor");
+
+  // Segment reductions: over CSR segments of src's rows, and COO scatter.
+  m.def("segment_csr(Tensor src, Tensor rowptr, str reduce) -> Tensor");
+  m.def(
+      "scatter_coo(Tensor src, Tensor index, int dim_size, str reduce) -> "
+      "Tensor");
+  m.def(
+      "scatter_coo_forward(Tensor src, Tensor index, int dim_size, "
+      "str reduce) -> (Tensor, Tensor)");
+}
+
+// Importing graphcl._C loads this shared object, which runs the static
+// registrations above; the module itself exposes nothing.
+static struct PyModuleDef graphcl_module = {PyModuleDef_HEAD_INIT, "_C",
+                                            nullptr, -1, nullptr};
+PyMODINIT_FUNC PyInit__C(void) { return PyModule_Create(&graphcl_module); }

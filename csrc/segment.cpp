@@ -1,0 +1,150 @@
+// Segment reductions (sum, mean, max, min) over CSR segments of src's rows and
+// COO scatter, with autograd.
+//
+// Both reuse the spmm kernel (CPU and CUDA) with an identity column map, so the
+// segment family needs no kernels of its own: segment_csr is spmm without a
+// gather, and scatter_coo sorts its index once (stable, so ties in max/min
+// resolve to the first occurrence) and then reduces the sorted segments. That
+// makes scatter deterministic on every device, with no atomics.
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include "ops.h"
+#include "utils.h"
+
+namespace graphcl {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+at::Tensor segment_lengths(const at::Tensor& rowptr) {
+  return rowptr.narrow(0, 1, rowptr.numel() - 1) - rowptr.narrow(0, 0, rowptr.numel() - 1);
+}
+
+class SegmentCSRFunction : public torch::autograd::Function<SegmentCSRFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& src, const at::Tensor& rowptr,
+                               const std::string& reduce) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [out, arg] = ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce);
+    ctx->saved_data["reduce"] = reduce;
+    ctx->saved_data["num_src"] = src.size(0);
+    ctx->save_for_backward({rowptr, arg});
+    return {out};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &rowptr = saved[0], &arg = saved[1];
+    const Reduce reduce = parse_reduce(ctx->saved_data["reduce"].toStringRef());
+    const int64_t num_src = ctx->saved_data["num_src"].toInt();
+    auto grad_out = grads[0].contiguous();
+    at::Tensor grad_src;
+    if (is_arg_reduce(reduce)) {
+      grad_src = ops::route_to_arg(grad_out, arg, num_src);
+    } else {
+      auto lengths = segment_lengths(rowptr);
+      if (reduce == Reduce::Mean)
+        grad_out = grad_out / lengths.to(grad_out.scalar_type()).clamp_min(1).unsqueeze(1);
+      grad_src = grad_out.repeat_interleave(lengths, 0, num_src);
+    }
+    return {grad_src, at::Tensor(), at::Tensor()};
+  }
+};
+
+std::tuple<at::Tensor, at::Tensor> scatter_coo_forward(const at::Tensor& src, const at::Tensor& index,
+                                                       int64_t dim_size, c10::string_view reduce) {
+  check_features(src, "src");
+  TORCH_CHECK_TYPE(index.scalar_type() == at::kLong || index.scalar_type() == at::kInt,
+                   "index must be int32 or int64, got ", index.scalar_type());
+  TORCH_CHECK_VALUE(index.dim() == 1 && index.numel() == src.size(0), "index must have shape [",
+                    src.size(0), "], got ", index.sizes());
+  TORCH_CHECK_VALUE(dim_size >= 0, "dim_size must be non-negative, got ", dim_size);
+  check_same_device(index, "index", src);
+  const int64_t num_src = src.size(0);
+  if (num_src > 0) {
+    TORCH_CHECK_INDEX(index.min().item<int64_t>() >= 0 && index.max().item<int64_t>() < dim_size,
+                      "index holds a value outside [0, ", dim_size, ")");
+  }
+  auto perm = std::get<1>(index.sort(/*stable=*/std::optional<bool>(true), /*dim=*/0));
+  auto counts = at::bincount(index.to(at::kLong), {}, dim_size);
+  auto rowptr = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(index.scalar_type());
+  auto [out, sorted_arg] =
+      ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src.index_select(0, perm), reduce);
+  at::Tensor arg = sorted_arg;
+  if (sorted_arg.numel() > 0 && num_src > 0) {
+    // Map positions in the sorted order back to positions in src.
+    auto original = perm.index_select(0, sorted_arg.reshape({-1}).clamp_max(num_src - 1));
+    arg = at::where(sorted_arg.reshape({-1}) < num_src, original, sorted_arg.reshape({-1}))
+              .reshape(sorted_arg.sizes());
+  }
+  return {out, arg};
+}
+
+class ScatterCOOFunction : public torch::autograd::Function<ScatterCOOFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& src, const at::Tensor& index,
+                               int64_t dim_size, const std::string& reduce) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [out, arg] = ops::scatter_coo_forward(src, index, dim_size, reduce);
+    ctx->saved_data["reduce"] = reduce;
+    ctx->saved_data["num_src"] = src.size(0);
+    ctx->saved_data["dim_size"] = dim_size;
+    ctx->save_for_backward({index, arg});
+    return {out};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &index = saved[0], &arg = saved[1];
+    const Reduce reduce = parse_reduce(ctx->saved_data["reduce"].toStringRef());
+    const int64_t num_src = ctx->saved_data["num_src"].toInt();
+    auto grad_out = grads[0].contiguous();
+    at::Tensor grad_src;
+    if (is_arg_reduce(reduce)) {
+      grad_src = ops::route_to_arg(grad_out, arg, num_src);
+    } else {
+      if (reduce == Reduce::Mean) {
+        auto counts = at::bincount(index.to(at::kLong), {}, ctx->saved_data["dim_size"].toInt());
+        grad_out = grad_out / counts.to(grad_out.scalar_type()).clamp_min(1).unsqueeze(1);
+      }
+      grad_src = grad_out.index_select(0, index);
+    }
+    return {grad_src, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor segment_csr_autograd(const at::Tensor& src, const at::Tensor& rowptr,
+                                c10::string_view reduce) {
+  return SegmentCSRFunction::apply(src, rowptr, std::string(reduce))[0];
+}
+
+at::Tensor segment_csr_no_grad(const at::Tensor& src, const at::Tensor& rowptr,
+                               c10::string_view reduce) {
+  return std::get<0>(ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce));
+}
+
+at::Tensor scatter_coo_autograd(const at::Tensor& src, const at::Tensor& index, int64_t dim_size,
+                                c10::string_view reduce) {
+  return ScatterCOOFunction::apply(src, index, dim_size, std::string(reduce))[0];
+}
+
+at::Tensor scatter_coo_no_grad(const at::Tensor& src, const at::Tensor& index, int64_t dim_size,
+                               c10::string_view reduce) {
+  return std::get<0>(ops::scatter_coo_forward(src, index, dim_size, reduce));
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(graphcl, Autograd, m) {
+  m.impl("segment_csr", &segment_csr_autograd);
+  m.impl("scatter_coo", &scatter_coo_autograd);
+}
+TORCH_LIBRARY_IMPL(graphcl, CompositeExplicitAutograd, m) {
+  m.impl("segment_csr", &segment_csr_no_grad);
+  m.impl("scatter_coo", &scatter_coo_no_grad);
+  m.impl("scatter_coo_forward", &scatter_coo_forward);
+}
+
+}  // namespace graphcl

@@ -1,0 +1,155 @@
+"""graphcl's sparse ops: fused CSR message passing and segment reductions.
+
+Each op validates its arguments in Python, then runs the compiled kernels
+(``torch.ops.graphcl.*``, CPU and CUDA, with autograd) or the pure-PyTorch
+fallback; :func:`backend` says which.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from graphcl.ops import _fallback
+from graphcl.ops._backend import (backend, extension_available, extension_has_cuda,
+                                  kernels_for, set_backend, use_backend)
+from graphcl.ops._checks import (check_edge_values, check_features, check_graph, check_index,
+                                 check_reduce, check_rowptr)
+
+__all__ = ["spmm", "sddmm", "segment_softmax", "segment_csr", "scatter", "backend",
+           "set_backend", "use_backend", "extension_available", "extension_has_cuda"]
+
+
+def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum") -> Tensor:
+    r"""Fused message passing: ``out[i] = REDUCE_{(j -> i)} w_ji * x[j]``.
+
+    One pass over the CSR rows gathers and reduces without building the
+    ``E x F`` message tensor. Backward for ``x`` runs over the graph's cached
+    CSC; the gradient for ``edge_weight`` is an SDDMM; max/min keep the index
+    of the selected edge for their backward.
+
+    Args:
+        graph (SparseGraph): the graph.
+        x (Tensor): source node features.
+        edge_weight (Tensor, optional): one weight per edge in CSR order;
+            defaults to ``graph.edge_weight`` (unit weights if that is None).
+        reduce (str): ``'sum'``, ``'mean'``, ``'max'`` or ``'min'``. Rows
+            without edges give 0.
+
+    Shapes:
+        - x: ``[graph.num_cols, F]``
+        - edge_weight: ``[graph.num_edges]``
+        - output: ``[graph.num_rows, F]``
+    """
+    check_graph(graph)
+    reduce = check_reduce(reduce)
+    check_features(x, "x", graph.num_cols, graph.device, "source nodes (num_cols)")
+    if edge_weight is None:
+        edge_weight = graph.edge_weight
+        if edge_weight is not None and edge_weight.dtype != x.dtype:
+            edge_weight = edge_weight.to(x.dtype)
+    else:
+        check_edge_values(edge_weight, "edge_weight", graph.num_edges, x)
+    if kernels_for(x):
+        colptr, csc_row, csc_perm = graph.csc if torch.is_grad_enabled() else (
+            graph.rowptr, graph.col, graph.col)  # unused without autograd
+        return torch.ops.graphcl.spmm(graph.rowptr, graph.col, edge_weight, colptr, csc_row,
+                                      csc_perm, x, reduce)
+    return _fallback.spmm(graph, x, edge_weight, reduce)
+
+
+def sddmm(graph, a: Tensor, b: Tensor) -> Tensor:
+    r"""Per-edge dot products ``out[e] = <a[i], b[j]>`` for every edge
+    ``e = (j -> i)``, in CSR order (attention scores, weight gradients).
+
+    Shapes:
+        - a: ``[graph.num_rows, F]``, b: ``[graph.num_cols, F]``
+        - output: ``[graph.num_edges]``
+    """
+    check_graph(graph)
+    check_features(a, "a", graph.num_rows, graph.device, "target nodes (num_rows)")
+    check_features(b, "b", graph.num_cols, graph.device, "source nodes (num_cols)")
+    if a.dtype != b.dtype:
+        raise TypeError(f"a has dtype {a.dtype} but b has {b.dtype}")
+    if a.size(1) != b.size(1):
+        raise ValueError(f"a has {a.size(1)} features but b has {b.size(1)}")
+    if kernels_for(a):
+        colptr, csc_row, csc_perm = graph.csc
+        return torch.ops.graphcl.sddmm(graph.rowptr, graph.col, colptr, csc_row, csc_perm, a, b)
+    return _fallback.sddmm(graph, a, b)
+
+
+def segment_softmax(graph, scores: Tensor) -> Tensor:
+    r"""Softmax of per-edge scores over the incoming edges of every node
+    (each CSR row), independently per head.
+
+    Shapes:
+        - scores: ``[graph.num_edges]`` or ``[graph.num_edges, H]`` in CSR order
+        - output: same shape as ``scores``
+    """
+    check_graph(graph)
+    squeeze = isinstance(scores, Tensor) and scores.dim() == 1
+    scores2d = scores.unsqueeze(-1) if squeeze else scores
+    check_features(scores2d, "scores", graph.num_edges, graph.device, "edges")
+    if kernels_for(scores2d):
+        out = torch.ops.graphcl.segment_softmax(graph.rowptr, scores2d)
+    else:
+        out = _fallback.segment_softmax(graph, scores2d)
+    return out.squeeze(-1) if squeeze else out
+
+
+def segment_csr(src: Tensor, rowptr: Tensor, reduce: str = "sum") -> Tensor:
+    r"""Reduce consecutive segments of ``src``'s rows: segment ``i`` is
+    ``src[rowptr[i]:rowptr[i+1]]``. Empty segments give 0.
+
+    Shapes:
+        - src: ``[E, F]`` (or ``[E]``), rowptr: ``[S + 1]``
+        - output: ``[S, F]`` (or ``[S]``)
+    """
+    reduce = check_reduce(reduce)
+    squeeze = isinstance(src, Tensor) and src.dim() == 1
+    src2d = src.unsqueeze(-1) if squeeze else src
+    if not isinstance(src2d, Tensor):
+        raise TypeError(f"src must be a torch.Tensor, got {type(src).__name__}")
+    check_features(src2d, "src", src2d.size(0) if src2d.dim() == 2 else -1, src2d.device, "entries")
+    check_rowptr(rowptr, "rowptr", src2d.size(0), src2d.device)
+    if kernels_for(src2d):
+        out = torch.ops.graphcl.segment_csr(src2d, rowptr, reduce)
+    else:
+        out = _fallback.segment_csr(src2d, rowptr, reduce)
+    return out.squeeze(-1) if squeeze else out
+
+
+def scatter(src: Tensor, index: Tensor, dim_size: Optional[int] = None,
+            reduce: str = "sum") -> Tensor:
+    r"""COO scatter-reduce along the first dimension:
+    ``out[k] = REDUCE_{e : index[e] = k} src[e]``. Entries no index points to
+    give 0. Deterministic (the kernels sort the index once; no atomics).
+
+    Args:
+        dim_size (int, optional): number of output rows; ``index.max() + 1``
+            when omitted (which costs a device sync on GPU).
+
+    Shapes:
+        - src: ``[E, F]`` (or ``[E]``), index: ``[E]``
+        - output: ``[dim_size, F]`` (or ``[dim_size]``)
+    """
+    reduce = check_reduce(reduce)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"src must be a torch.Tensor, got {type(src).__name__}")
+    squeeze = src.dim() == 1
+    src2d = src.unsqueeze(-1) if squeeze else src
+    check_features(src2d, "src", src2d.size(0) if src2d.dim() == 2 else -1, src2d.device, "entries")
+    if dim_size is None:
+        if not isinstance(index, Tensor):
+            raise TypeError(f"index must be a torch.Tensor, got {type(index).__name__}")
+        dim_size = int(index.max()) + 1 if index.numel() else 0
+    if dim_size < 0:
+        raise ValueError(f"dim_size must be non-negative, got {dim_size}")
+    check_index(index, "index", src2d.size(0), dim_size, src2d.device)
+    if kernels_for(src2d):
+        out = torch.ops.graphcl.scatter_coo(src2d, index, dim_size, reduce)
+    else:
+        out = _fallback.scatter(src2d, index, dim_size, reduce)
+    return out.squeeze(-1) if squeeze else out
