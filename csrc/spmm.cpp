@@ -37,12 +37,16 @@ at::Tensor arg_weight_grad(const at::Tensor& grad_out, const at::Tensor& arg, co
 class SpMMFunction : public torch::autograd::Function<SpMMFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& rowptr,
-                               const at::Tensor& col, const at::Tensor& weight,
+                               const at::Tensor& col,
+                               const c10::optional<at::Tensor>& weight_opt,
                                const at::Tensor& colptr, const at::Tensor& csc_row,
                                const at::Tensor& csc_perm, const at::Tensor& x,
                                const std::string& reduce) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    auto [out, arg] = ops::spmm_forward(rowptr, col, optional_if_defined(weight), x, reduce);
+    // Optional (not undefined) tensors: autograd records metadata of every
+    // tensor argument, which an undefined tensor cannot provide.
+    const at::Tensor weight = weight_opt.value_or(at::Tensor());
+    auto [out, arg] = ops::spmm_forward(rowptr, col, weight_opt, x, reduce);
     ctx->saved_data["reduce"] = reduce;
     ctx->saved_data["x_grad"] = x.requires_grad();
     ctx->saved_data["w_grad"] = weight.defined() && weight.requires_grad();
@@ -94,7 +98,7 @@ at::Tensor spmm_autograd(const at::Tensor& rowptr, const at::Tensor& col,
                          const c10::optional<at::Tensor>& weight, const at::Tensor& colptr,
                          const at::Tensor& csc_row, const at::Tensor& csc_perm, const at::Tensor& x,
                          c10::string_view reduce) {
-  return SpMMFunction::apply(rowptr, col, weight.value_or(at::Tensor()), colptr, csc_row, csc_perm,
+  return SpMMFunction::apply(rowptr, col, weight, colptr, csc_row, csc_perm,
                              x, std::string(reduce))[0];
 }
 

@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "../utils.h"
-#include "parallel_rows.h"
+#include "kernel_utils.h"
 
 namespace graphcl {
 namespace cpu {
@@ -43,6 +43,10 @@ at::Tensor sddmm_forward_cpu(const at::Tensor& rowptr, const at::Tensor& col,
           const scalar_t* __restrict__ ai = ap + i * F;
           for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
             const int64_t j = c[e];
+            if (e + kPrefetchDistance < rp[num_rows]) {
+              const int64_t jn = c[e + kPrefetchDistance];
+              if (jn >= 0 && jn < num_b) prefetch_row(bp + jn * F, F);
+            }
             if (j < 0 || j >= num_b) {
               bad_index.store(true, std::memory_order_relaxed);
               o[e] = scalar_t(0);

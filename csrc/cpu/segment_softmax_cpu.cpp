@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../utils.h"
-#include "parallel_rows.h"
+#include "kernel_utils.h"
 
 namespace graphcl {
 namespace cpu {

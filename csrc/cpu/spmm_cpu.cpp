@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "../utils.h"
-#include "parallel_rows.h"
+#include "kernel_utils.h"
 
 namespace graphcl {
 namespace cpu {
@@ -32,6 +32,12 @@ void spmm_rows(const index_t* __restrict__ rowptr, const index_t* __restrict__ c
       }
       for (int64_t e = e_begin; e < e_end; ++e) {
         const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
+        // Rows of x are gathered in random order; ask for the row a few edges
+        // ahead so its cache lines arrive while this one is being reduced.
+        if (col && e + kPrefetchDistance < num_edges) {
+          const int64_t jn = static_cast<int64_t>(col[e + kPrefetchDistance]);
+          if (jn >= 0 && jn < num_x_rows) prefetch_row(x + jn * F, F);
+        }
         if (j < 0 || j >= num_x_rows) {
           bad_index.store(true, std::memory_order_relaxed);
           break;

