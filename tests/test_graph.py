@@ -66,7 +66,8 @@ def test_degrees():
 def test_normalizations_match_dense_formulas(weighted):
     ei = random_edges(12, 12, 50)
     ei = torch.cat([ei, ei.flip(0)], 1)  # symmetric
-    w = torch.rand(ei.size(1), dtype=torch.float64) if weighted else None
+    half = torch.rand(ei.size(1) // 2, dtype=torch.float64)
+    w = torch.cat([half, half]) if weighted else None  # symmetric weights
     g = SparseGraph.from_edge_index(ei, w, num_nodes=14)  # nodes 12, 13 isolated
     a = g.to_dense().double()
     d = a.sum(1)
