@@ -1,0 +1,40 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+# Both create .venv and install graphcl (with its compiled kernels) into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MIRROR ?= $(abspath ../shared/data)
+# The CPU build of torch 2.13 is on local disk here; other specs may pull a
+# multi-GB CUDA build. Override with `make TORCH_SPEC=...`.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench compile-cuda clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py $(wildcard csrc/*.cpp csrc/*.h csrc/cpu/*.cpp csrc/cpu/*.h csrc/cuda/*.cu csrc/cuda/*.h)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel ninja
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	$(PY) -c "import graphcl.ops as o; print('graphcl backend:', o.backend())"
+	touch $(STAMP)
+
+demo: setup
+	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) examples/demo.py
+
+test: setup
+	bash .ci/compile_cuda.sh
+	PY=$(PY) bash .ci/check_cuda_bindings.sh
+	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) benchmarks/ops.py --threads 2 --out benchmarks/results/ops_cpu.json
+
+compile-cuda: setup
+	bash .ci/compile_cuda.sh
+	PY=$(PY) bash .ci/check_cuda_bindings.sh
+
+clean:
+	rm -rf build $(VENV) graphcl/*.so *.egg-info
