@@ -2,10 +2,10 @@
 torch.sparse.mm (CSR), PyG's gather/scatter MessagePassing path and, when
 installed, torch_scatter.
 
-Every (graph, method) runs in a fresh worker process so that peak memory is
-that method's own: the worker builds the graph, resets the kernel's peak-RSS
-counter (/proc/self/clear_refs), runs forward+backward, and reports the rise of
-VmHWM over the RSS before the call. On CUDA it reports
+Every (graph, method) runs in fresh worker processes: one times it, another
+measures its own peak memory (it builds the graph, runs once to warm up, resets
+the kernel's peak-RSS counter via /proc/self/clear_refs, runs forward+backward
+once, and reports the rise of VmHWM over the RSS before the call). On CUDA it reports
 torch.cuda.max_memory_allocated instead, plus the fraction of the measured
 device-to-device copy bandwidth reached by graphcl's forward on the
 gather-bound byte count (4*E*F + 4*N*F + 8*E + 8*N).
@@ -63,7 +63,7 @@ def _reset_peak_rss() -> bool:
 
 
 def worker(method: str, num_nodes: int, num_edges: int, features: int, device: str,
-           repeats: int, seed: int) -> dict:
+           repeats: int, seed: int, measure: str) -> dict:
     import torch
     edge_index = power_law_edges(num_nodes, num_edges, seed).to(device)
     x = torch.randn(num_nodes, features, device=device, requires_grad=True)
@@ -117,12 +117,17 @@ def worker(method: str, num_nodes: int, num_edges: int, features: int, device: s
 
     run()  # warm-up (allocations, lazy caches)
     sync()
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        base = _current_rss()
-        _reset_peak_rss()
+    if measure == "memory":
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+        else:
+            base = _current_rss()
+            _reset_peak_rss()
+        run()
+        sync()
+        peak = (torch.cuda.max_memory_allocated() if device == "cuda" else _peak_rss()) - base
+        return {"method": method, "peak_extra_bytes": max(peak, 0)}
     times, fwd_times = [], []
     for _ in range(repeats):
         sync()
@@ -137,10 +142,9 @@ def worker(method: str, num_nodes: int, num_edges: int, features: int, device: s
             step()
             sync()
             fwd_times.append(time.perf_counter() - t0)
-    peak = (torch.cuda.max_memory_allocated() if device == "cuda" else _peak_rss()) - base
     result = {"method": method, "num_nodes": num_nodes, "num_edges": num_edges,
               "features": features, "device": device, "fwd_bwd_s": min(times),
-              "fwd_s": min(fwd_times), "peak_extra_bytes": max(peak, 0), **extra}
+              "fwd_s": min(fwd_times), **extra}
     if device == "cuda" and method == "graphcl":
         big = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
         big.clone()
@@ -156,15 +160,30 @@ def worker(method: str, num_nodes: int, num_edges: int, features: int, device: s
     return result
 
 
-def run_worker(args, method, n, e, f):
-    cmd = [sys.executable, __file__, "--worker", method, "--sizes", f"{n}:{e}", "--features", str(f),
-           "--device", args.device, "--repeats", str(args.repeats), "--seed", str(args.seed)]
+def run_worker(args, method, n, e, f, measure):
+    cmd = [sys.executable, __file__, "--worker", method, "--measure", measure, "--sizes", f"{n}:{e}",
+           "--features", str(f), "--device", args.device, "--repeats", str(args.repeats),
+           "--seed", str(args.seed)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    if measure == "memory":
+        # A fixed mmap threshold makes glibc return every large freed block to
+        # the OS at once, so RSS follows live memory and VmHWM is the true peak
+        # (the adaptive threshold keeps freed tensors resident). It also adds
+        # page faults, which is why time is measured in a separate run.
+        env["MALLOC_MMAP_THRESHOLD_"] = "131072"
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return {"method": method, "error": tail[0]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(args, method, n, e, f):
+    result = run_worker(args, method, n, e, f, "time")
+    if "error" not in result:
+        memory = run_worker(args, method, n, e, f, "memory")
+        result["peak_extra_bytes"] = memory.get("peak_extra_bytes", float("nan"))
+    return result
 
 
 def main(argv=None):
@@ -179,6 +198,7 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=1200)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", default="time", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [tuple(int(v) for v in s.split(":")) for s in args.sizes.split(",")]
     features = [int(f) for f in args.features.split(",")]
@@ -188,7 +208,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
         (n, e), = sizes
         print(json.dumps(worker(args.worker, n, e, features[0], args.device, args.repeats,
-                                args.seed)))
+                                args.seed, args.measure)))
         return
 
     methods = [m for m in args.methods.split(",") if m]
@@ -201,7 +221,7 @@ def main(argv=None):
     print(header)
     for n, e in sizes:
         for f in features:
-            results = {m: run_worker(args, m, n, e, f) for m in methods}
+            results = {m: measure(args, m, n, e, f) for m in methods}
             ours = results.get("graphcl", {})
             for m in methods:
                 r = results[m]

@@ -1,0 +1,27 @@
+"""Datasets: sha256-verified raw files and loaders that return PyG ``Data``.
+
+Files are kept under ``$GRAPHCL_DATA`` (default ``~/.cache/graphcl``), copied
+from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
+"""
+from typing import Dict
+
+from graphcl.datasets._files import (
+    ChecksumError,
+    DownloadError,
+    FileTable,
+    data_root,
+    fetch_all,
+    fetch_file,
+    mirror_root,
+    read_verified_bytes,
+)
+from graphcl.datasets.planetoid import PLANETOID_FILES, load_planetoid
+
+#: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
+#: Each entry must have a card ``datasets/<name>.md`` with the same table.
+DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES}
+
+__all__ = [
+    "ChecksumError", "DownloadError", "DATASET_FILES", "data_root", "mirror_root",
+    "fetch_file", "fetch_all", "read_verified_bytes", "load_planetoid",
+]

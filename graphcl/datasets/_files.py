@@ -1,0 +1,257 @@
+"""Fetching and verifying the raw files every graphcl dataset is built from.
+
+Each dataset declares its files as ``{relative path: (sha256, url)}``; the
+relative path is the same under the data root, under a local mirror and in
+``../shared/data`` (for example ``planetoid/ind.cora.x``).
+
+Where a file comes from, in order:
+
+1. ``<data root>/<relative path>`` if it is already there. The data root is
+   ``$GRAPHCL_DATA``, defaulting to ``~/.cache/graphcl``.
+2. ``$GRAPHCL_MIRROR/<relative path>``, copied into the data root.
+3. The file's original URL, downloaded into the data root.
+
+Every file's sha256 is checked before anything parses it, because the raw
+files are Python pickles: unpickling an unverified file could run arbitrary
+code. New files are written to a temporary file in the target directory and
+renamed into place only once their sha256 matches, so an interrupted or bad
+transfer never leaves a partial file at the final path.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Dict, Mapping, Optional, Tuple, Union
+
+from tqdm.auto import tqdm
+
+#: ``{relative path: (sha256, url)}``: how a dataset declares its raw files.
+FileTable = Mapping[str, Tuple[str, str]]
+
+DATA_ENV = "GRAPHCL_DATA"
+MIRROR_ENV = "GRAPHCL_MIRROR"
+DEFAULT_DATA_ROOT = "~/.cache/graphcl"
+
+_CHUNK_BYTES = 1 << 20
+_DOWNLOAD_TIMEOUT_S = 60
+
+# Files already verified in this process, keyed by what would change if the
+# file were rewritten; a changed file gets a new key and is hashed again.
+_verified: set = set()
+
+
+class ChecksumError(ValueError):
+    """A data file's sha256 differs from the one its dataset declares."""
+
+
+class DownloadError(OSError):
+    """A data file is missing and could be neither copied nor downloaded."""
+
+
+def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
+    """The directory that holds the verified data files.
+
+    Args:
+        root: An explicit directory; when ``None``, ``$GRAPHCL_DATA`` or,
+            if that is unset or empty, ``~/.cache/graphcl``.
+
+    Returns:
+        The data root as an absolute path (it need not exist yet).
+    """
+    if root is None:
+        root = os.environ.get(DATA_ENV) or DEFAULT_DATA_ROOT
+    return Path(root).expanduser().resolve()
+
+
+def mirror_root() -> Optional[Path]:
+    """The local mirror named by ``$GRAPHCL_MIRROR``, or ``None`` if unset.
+
+    Returns:
+        The mirror directory as an absolute path, or ``None``.
+    """
+    mirror = os.environ.get(MIRROR_ENV)
+    return Path(mirror).expanduser().resolve() if mirror else None
+
+
+def sha256_of_file(path: Union[str, os.PathLike]) -> str:
+    """Hex sha256 of a file's contents, read in chunks.
+
+    Args:
+        path: The file to hash.
+
+    Returns:
+        The lower-case hex digest.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_file(relative_path: str, sha256: str, url: str,
+               root: Union[str, os.PathLike, None] = None) -> Path:
+    """Make sure a verified copy of a data file is in the data root.
+
+    Args:
+        relative_path: The file's path under the data root, e.g.
+            ``"planetoid/ind.cora.x"``.
+        sha256: Its expected hex sha256.
+        url: Where to download it from when neither the data root nor the
+            mirror has it.
+        root: Data root override (see :func:`data_root`).
+
+    Returns:
+        The path of the verified file.
+
+    Raises:
+        ChecksumError: The file (already present, copied or downloaded) does
+            not have the expected sha256.
+        DownloadError: The file is missing and the download failed.
+    """
+    path = _ensure_present(relative_path, sha256, url, root)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256)
+    if key not in _verified:
+        _raise_if_mismatch(path, sha256, sha256_of_file(path), origin=None)
+        _verified.add(key)
+    return path
+
+
+def read_verified_bytes(relative_path: str, sha256: str, url: str,
+                        root: Union[str, os.PathLike, None] = None) -> bytes:
+    """Fetch a data file if needed and return its contents, verified.
+
+    The hash is taken of the very bytes returned, so nothing can change the
+    file between the check and the parse.
+
+    Args:
+        relative_path: The file's path under the data root.
+        sha256: Its expected hex sha256.
+        url: Its original URL (used only if the file must be downloaded).
+        root: Data root override (see :func:`data_root`).
+
+    Returns:
+        The file's contents.
+
+    Raises:
+        ChecksumError: The contents do not have the expected sha256.
+        DownloadError: The file is missing and the download failed.
+    """
+    path = _ensure_present(relative_path, sha256, url, root)
+    payload = path.read_bytes()
+    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest(), origin=None)
+    return payload
+
+
+def fetch_all(files: FileTable, root: Union[str, os.PathLike, None] = None) -> Dict[str, Path]:
+    """Fetch and verify every file of a dataset.
+
+    Args:
+        files: The dataset's ``{relative path: (sha256, url)}`` table.
+        root: Data root override (see :func:`data_root`).
+
+    Returns:
+        ``{relative path: verified local path}``.
+    """
+    return {rel: fetch_file(rel, sha, url, root) for rel, (sha, url) in files.items()}
+
+
+def _ensure_present(relative_path: str, sha256: str, url: str,
+                    root: Union[str, os.PathLike, None]) -> Path:
+    """Copy or download the file into the data root unless it is there.
+
+    A file that is already present is returned unchecked; the callers verify it.
+    """
+    rel = _checked_relative_path(relative_path)
+    target = data_root(root).joinpath(*rel.parts)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mirror = mirror_root()
+    if mirror is not None and mirror.joinpath(*rel.parts).is_file():
+        source = mirror.joinpath(*rel.parts)
+        with open(source, "rb") as src:
+            _write_verified(target, sha256, src, origin=f"the mirror file {source} ({MIRROR_ENV})")
+        return target
+    _download(url, target, sha256)
+    return target
+
+
+def _checked_relative_path(relative_path: str) -> PurePosixPath:
+    # The registry is code, but a path escaping the data root would make a
+    # typo overwrite an unrelated file, so reject it early.
+    rel = PurePosixPath(relative_path)
+    if rel.is_absolute() or not rel.parts or ".." in rel.parts:
+        raise ValueError(f"data file path must be relative and stay inside the data root, "
+                         f"got {relative_path!r}")
+    return rel
+
+
+def _download(url: str, target: Path, sha256: str) -> None:
+    try:
+        response = urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise DownloadError(f"{target} is missing and downloading it from {url} failed: {exc}. "
+                            f"Without internet access, set {MIRROR_ENV} to a directory laid out "
+                            f"like the data root that contains this file.") from exc
+    with response:
+        length = response.headers.get("Content-Length")
+        with tqdm(total=int(length) if length and length.isdigit() else None, unit="B",
+                  unit_scale=True, unit_divisor=1024, desc=target.name, leave=False) as bar:
+            try:
+                _write_verified(target, sha256, response, origin=url, progress=bar.update)
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                raise DownloadError(f"downloading {url} to {target} failed: {exc}") from exc
+
+
+def _write_verified(target: Path, sha256: str, source: BinaryIO, origin: str,
+                    progress=None) -> None:
+    """Stream ``source`` into ``target``, renaming it into place only if it verifies."""
+    digest = hashlib.sha256()
+    # Same directory as the target so that the final rename is atomic.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: source.read(_CHUNK_BYTES), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        _raise_if_mismatch(target, sha256, digest.hexdigest(), origin=origin)
+        # mkstemp creates the file private (0600); data files are not secret
+        # and a shared cache should be readable by others.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _raise_if_mismatch(path: Path, expected: str, actual: str, origin: Optional[str]) -> None:
+    if actual == expected.lower():
+        return
+    if origin is None:
+        fix = (f"The file is corrupt or truncated: delete {path} so that it is fetched again "
+               f"(from ${MIRROR_ENV} if set, else from its original URL).")
+    else:
+        fix = (f"It came from {origin} and was not saved. If it came from the mirror, check "
+               f"that ${MIRROR_ENV} points to an intact copy; otherwise retry the download.")
+    raise ChecksumError(f"sha256 mismatch for {path}: expected {expected}, got {actual}. {fix}")
+
+
+def _reset_verification_cache() -> None:
+    """Forget which files were verified (for tests)."""
+    _verified.clear()
+
+
+__all__ = [
+    "ChecksumError", "DownloadError", "FileTable", "data_root", "mirror_root", "sha256_of_file",
+    "fetch_file", "fetch_all", "read_verified_bytes", "DATA_ENV", "MIRROR_ENV",
+]
