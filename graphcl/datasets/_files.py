@@ -26,7 +26,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Dict, Mapping, Optional, Tuple, Union
+from typing import BinaryIO, Callable, Dict, Mapping, Optional, Set, Tuple, Union
 
 from tqdm.auto import tqdm
 
@@ -42,7 +42,7 @@ _DOWNLOAD_TIMEOUT_S = 60
 
 # Files already verified in this process, keyed by what would change if the
 # file were rewritten; a changed file gets a new key and is hashed again.
-_verified: set = set()
+_verified: Set[tuple] = set()
 
 
 class ChecksumError(ValueError):
@@ -118,7 +118,7 @@ def fetch_file(relative_path: str, sha256: str, url: str,
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256)
     if key not in _verified:
-        _raise_if_mismatch(path, sha256, sha256_of_file(path), origin=None)
+        _raise_if_mismatch(path, sha256, sha256_of_file(path))
         _verified.add(key)
     return path
 
@@ -145,7 +145,7 @@ def read_verified_bytes(relative_path: str, sha256: str, url: str,
     """
     path = _ensure_present(relative_path, sha256, url, root)
     payload = path.read_bytes()
-    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest(), origin=None)
+    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest())
     return payload
 
 
@@ -177,7 +177,9 @@ def _ensure_present(relative_path: str, sha256: str, url: str,
     if mirror is not None and mirror.joinpath(*rel.parts).is_file():
         source = mirror.joinpath(*rel.parts)
         with open(source, "rb") as src:
-            _write_verified(target, sha256, src, origin=f"the mirror file {source} ({MIRROR_ENV})")
+            _write_verified(target, sha256, src, fix=(
+                f"It was copied from the mirror file {source} and not saved: check that "
+                f"${MIRROR_ENV} points to an intact copy (compare with the dataset card)."))
         return target
     _download(url, target, sha256)
     return target
@@ -202,18 +204,38 @@ def _download(url: str, target: Path, sha256: str) -> None:
                             f"like the data root that contains this file.") from exc
     with response:
         length = response.headers.get("Content-Length")
-        with tqdm(total=int(length) if length and length.isdigit() else None, unit="B",
-                  unit_scale=True, unit_divisor=1024, desc=target.name, leave=False) as bar:
+        size = int(length) if length and length.isdigit() else None
+        with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
+                  desc=target.name, leave=False) as bar:
             try:
-                _write_verified(target, sha256, response, origin=url, progress=bar.update)
+                _write_verified(target, sha256, response, expected_size=size, progress=bar.update,
+                                fix=(f"It was downloaded from {url} and not saved: retry, or put "
+                                     f"a verified copy under ${MIRROR_ENV}."))
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 raise DownloadError(f"downloading {url} to {target} failed: {exc}") from exc
 
 
-def _write_verified(target: Path, sha256: str, source: BinaryIO, origin: str,
-                    progress=None) -> None:
-    """Stream ``source`` into ``target``, renaming it into place only if it verifies."""
+def _write_verified(target: Path, sha256: str, source: BinaryIO, fix: str,
+                    expected_size: Optional[int] = None,
+                    progress: Optional[Callable[[int], object]] = None) -> None:
+    """Stream ``source`` into ``target``, renaming it into place only if it verifies.
+
+    Args:
+        target: Final path of the file.
+        sha256: Expected hex sha256 of the contents.
+        source: Binary stream to copy from.
+        fix: What the user should do if the contents do not verify.
+        expected_size: Bytes the source announced (a download's Content-Length);
+            fewer or more means the transfer broke off.
+        progress: Called with the size of every chunk written.
+
+    Raises:
+        ChecksumError: The contents do not have the expected sha256.
+        DownloadError: The source delivered a different number of bytes
+            than announced.
+    """
     digest = hashlib.sha256()
+    received = 0
     # Same directory as the target so that the final rename is atomic.
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -222,9 +244,13 @@ def _write_verified(target: Path, sha256: str, source: BinaryIO, origin: str,
             for chunk in iter(lambda: source.read(_CHUNK_BYTES), b""):
                 digest.update(chunk)
                 out.write(chunk)
+                received += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
-        _raise_if_mismatch(target, sha256, digest.hexdigest(), origin=origin)
+        if expected_size is not None and received != expected_size:
+            raise DownloadError(f"incomplete transfer for {target}: received {received} of "
+                                f"{expected_size} bytes. {fix}")
+        _raise_if_mismatch(target, sha256, digest.hexdigest(), fix)
         # mkstemp creates the file private (0600); data files are not secret
         # and a shared cache should be readable by others.
         os.chmod(tmp, 0o644)
@@ -234,15 +260,12 @@ def _write_verified(target: Path, sha256: str, source: BinaryIO, origin: str,
         raise
 
 
-def _raise_if_mismatch(path: Path, expected: str, actual: str, origin: Optional[str]) -> None:
+def _raise_if_mismatch(path: Path, expected: str, actual: str, fix: Optional[str] = None) -> None:
     if actual == expected.lower():
         return
-    if origin is None:
+    if fix is None:
         fix = (f"The file is corrupt or truncated: delete {path} so that it is fetched again "
                f"(from ${MIRROR_ENV} if set, else from its original URL).")
-    else:
-        fix = (f"It came from {origin} and was not saved. If it came from the mirror, check "
-               f"that ${MIRROR_ENV} points to an intact copy; otherwise retry the download.")
     raise ChecksumError(f"sha256 mismatch for {path}: expected {expected}, got {actual}. {fix}")
 
 

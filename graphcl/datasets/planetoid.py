@@ -64,7 +64,8 @@ def load_planetoid(name: str, root: Union[str, os.PathLike, None] = None) -> Dat
 
     Returns:
         A ``Data`` with ``x`` (float32 bag of words), ``y`` (long class ids),
-        ``edge_index`` (undirected, no self loops, coalesced) and boolean
+        ``edge_index`` (undirected, no self loops, duplicates removed and
+        sorted by target then source, as PyG leaves it) and boolean
         ``train_mask`` / ``val_mask`` / ``test_mask``, in the standard node
         order. For CiteSeer, the 15 ids missing from the test index are
         isolated nodes with zero features and label 0, as in PyG.
