@@ -22,6 +22,20 @@ at::Tensor segment_lengths(const at::Tensor& rowptr) {
   return rowptr.narrow(0, 1, rowptr.numel() - 1) - rowptr.narrow(0, 0, rowptr.numel() - 1);
 }
 
+// Backward shared by segment_csr and scatter_coo: max/min send each
+// segment's gradient to its selected member; sum/mean broadcast it to every
+// member (scaled by 1/size for mean). `sizes()` gives the segment sizes and
+// `broadcast` maps [segments, F] to [num_src, F].
+template <typename Sizes, typename Broadcast>
+at::Tensor segment_backward(const at::Tensor& grad, Reduce reduce, const at::Tensor& arg,
+                            int64_t num_src, Sizes sizes, Broadcast broadcast) {
+  auto grad_out = grad.contiguous();
+  if (is_arg_reduce(reduce)) return ops::route_to_arg(grad_out, arg, num_src);
+  if (reduce == Reduce::Mean)
+    grad_out = grad_out / sizes().to(grad_out.scalar_type()).clamp_min(1).unsqueeze(1);
+  return broadcast(grad_out);
+}
+
 class SegmentCSRFunction : public torch::autograd::Function<SegmentCSRFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& src, const at::Tensor& rowptr,
@@ -39,16 +53,10 @@ class SegmentCSRFunction : public torch::autograd::Function<SegmentCSRFunction> 
     const auto &rowptr = saved[0], &arg = saved[1];
     const Reduce reduce = parse_reduce(ctx->saved_data["reduce"].toStringRef());
     const int64_t num_src = ctx->saved_data["num_src"].toInt();
-    auto grad_out = grads[0].contiguous();
-    at::Tensor grad_src;
-    if (is_arg_reduce(reduce)) {
-      grad_src = ops::route_to_arg(grad_out, arg, num_src);
-    } else {
-      auto lengths = segment_lengths(rowptr);
-      if (reduce == Reduce::Mean)
-        grad_out = grad_out / lengths.to(grad_out.scalar_type()).clamp_min(1).unsqueeze(1);
-      grad_src = grad_out.repeat_interleave(lengths, 0, num_src);
-    }
+    auto lengths = segment_lengths(rowptr);
+    auto grad_src = segment_backward(
+        grads[0], reduce, arg, num_src, [&] { return lengths; },
+        [&](const at::Tensor& g) { return g.repeat_interleave(lengths, 0, num_src); });
     return {grad_src, at::Tensor(), at::Tensor()};
   }
 };
@@ -100,17 +108,11 @@ class ScatterCOOFunction : public torch::autograd::Function<ScatterCOOFunction> 
     const auto &index = saved[0], &arg = saved[1];
     const Reduce reduce = parse_reduce(ctx->saved_data["reduce"].toStringRef());
     const int64_t num_src = ctx->saved_data["num_src"].toInt();
-    auto grad_out = grads[0].contiguous();
-    at::Tensor grad_src;
-    if (is_arg_reduce(reduce)) {
-      grad_src = ops::route_to_arg(grad_out, arg, num_src);
-    } else {
-      if (reduce == Reduce::Mean) {
-        auto counts = at::bincount(index.to(at::kLong), {}, ctx->saved_data["dim_size"].toInt());
-        grad_out = grad_out / counts.to(grad_out.scalar_type()).clamp_min(1).unsqueeze(1);
-      }
-      grad_src = grad_out.index_select(0, index);
-    }
+    const int64_t dim_size = ctx->saved_data["dim_size"].toInt();
+    auto grad_src = segment_backward(
+        grads[0], reduce, arg, num_src,
+        [&] { return at::bincount(index.to(at::kLong), {}, dim_size); },
+        [&](const at::Tensor& g) { return g.index_select(0, index); });
     return {grad_src, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
