@@ -197,3 +197,20 @@ def test_extension_is_built_in_ci():
     import os
     if os.environ.get("CI") and os.environ.get("GRAPHCL_SKIP_EXTENSION") != "1":
         assert ops.extension_available()
+
+
+def test_environment_selects_the_fallback():
+    """GRAPHCL_BACKEND=torch runs everything on the pure-PyTorch fallback."""
+    import subprocess
+    import sys
+    code = ("import torch; from graphcl import SparseGraph, ops; "
+            "g = SparseGraph.from_edge_index(torch.tensor([[0, 1], [1, 0]])); "
+            "print(ops.backend(), ops.spmm(g, torch.ones(2, 3)).sum().item())")
+    env = dict(__import__("os").environ, GRAPHCL_BACKEND="torch")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["torch", "6.0"]
+    env["GRAPHCL_BACKEND"] = "cuda-magic"
+    proc = subprocess.run([sys.executable, "-c", "import graphcl"], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and "GRAPHCL_BACKEND must be one of" in proc.stderr
