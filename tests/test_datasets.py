@@ -30,11 +30,26 @@ from graphcl.datasets import (
     read_verified_bytes,
 )
 from graphcl.datasets import _files
+from graphcl.datasets.heco import HECO_COMMIT
 from graphcl.datasets.planetoid import PLANETOID_COMMIT, PLANETOID_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "datasets"
 ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
+HECO_URL_PREFIX = f"https://raw.githubusercontent.com/liun-online/HeCo/{HECO_COMMIT}/data/"
+# What each family's card must say about its licence.
+LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",)}
+
+
+def _family(name: str) -> str:
+    return "heco" if name.startswith("heco_") else "planetoid"
+
+
+def _original_url(name: str, rel: str) -> str:
+    """Every registered file's URL is its upstream path at the pinned commit."""
+    if _family(name) == "heco":
+        return HECO_URL_PREFIX + rel[len("heco/"):]
+    return ORIGINAL_URL_PREFIX + Path(rel).name
 
 CITESEER_MISSING_TEST_IDS = [2407, 2489, 2553, 2682, 2781, 2953, 3042, 3063, 3212, 3214, 3250, 3292,
                              3305, 3306, 3309]
@@ -155,10 +170,10 @@ def test_missing_files_are_copied_from_the_mirror(mirrored_root, mirror):
 
 
 def test_registry_matches_the_mirror_files(mirror):
-    for files in DATASET_FILES.values():
+    for name, files in DATASET_FILES.items():
         for rel, (sha256, url) in files.items():
             assert _files.sha256_of_file(mirror / rel) == sha256, rel
-            assert url == ORIGINAL_URL_PREFIX + Path(rel).name
+            assert url == _original_url(name, rel)
 
 
 def test_paths_outside_the_data_root_are_rejected(tmp_path):
@@ -496,7 +511,7 @@ def test_card_table_equals_registry(name):
     rows = _card_table(card)
     assert {rel: (sha, url) for rel, (_, sha, url) in rows.items()} == dict(DATASET_FILES[name])
     text = card.read_text(encoding="utf-8")
-    assert "MIT" in text and "Zhilin Yang" in text
+    assert all(phrase in text for phrase in LICENCE_TEXT[_family(name)])
 
 
 @pytest.mark.parametrize("name", sorted(DATASET_FILES))
