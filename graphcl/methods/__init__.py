@@ -1,0 +1,1 @@
+"""Published methods built on graphcl's core, one sub-package each."""
