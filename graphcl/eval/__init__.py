@@ -1,0 +1,21 @@
+"""Evaluation shared by all graphcl methods.
+
+* :func:`linear_probe`: HeCo/DMGI linear-probe node classification (Macro-F1,
+  Micro-F1, AUC over 50 probes), with the probes trained as one batched model.
+* :func:`kmeans_nmi_ari`: K-means on embeddings scored by NMI/ARI (HeCo clustering).
+* :func:`cluster_acc`, :func:`clustering_metrics`: Hungarian-matched ACC plus NMI,
+  ARI, F1 of cluster assignments (SDCN/SCGC).
+
+All metrics are fractions (not percentages); ``summary()`` methods return
+``{metric: {"mean": ..., "std": ...}}`` with the population std (ddof=0).
+"""
+from graphcl.eval.clustering import (CLUSTER_METRICS, KMeansResult, cluster_acc,
+                                     clustering_metrics, kmeans_nmi_ari, summarize_runs)
+from graphcl.eval.linear_probe import (PROBE_METRICS, ProbeResult, batched_f1_scores,
+                                       linear_probe)
+
+__all__ = [
+    "linear_probe", "ProbeResult", "batched_f1_scores", "PROBE_METRICS",
+    "kmeans_nmi_ari", "KMeansResult", "cluster_acc", "clustering_metrics",
+    "summarize_runs", "CLUSTER_METRICS",
+]
