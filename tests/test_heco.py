@@ -114,11 +114,11 @@ def test_acm_short_run_learns(acm_inputs):
 def test_early_stopping_restores_best(acm_inputs):
     from graphcl.methods.heco import train
     cfg = paper_config("acm").with_overrides(patience=2)
-    result = train(acm_inputs, cfg, seed=0, max_epochs=40, progress=False)
+    result = train(acm_inputs, cfg, seed=0, max_epochs=12, progress=False)
     best = min(range(len(result.losses)), key=result.losses.__getitem__)
     assert result.best_epoch == best
     # Stopped exactly `patience` epochs after the best one (or at the cap).
-    assert result.epochs_run == min(40, best + 1 + 2)
+    assert result.epochs_run == min(12, best + 1 + 2)
 
 
 def test_cli_writes_results(tmp_path):
