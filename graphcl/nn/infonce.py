@@ -1,189 +1,496 @@
-"""Multi-positive InfoNCE, blockwise: an online log-sum-exp over tiles of the
-similarity matrix, so memory is O(N·block) instead of O(N²)."""
+r"""Blockwise multi-positive InfoNCE (HeCo's cross-view loss, SCGC's neighbour
+contrast, ...) with O(N·block) memory instead of O(N·M)."""
 from __future__ import annotations
 
-from typing import Tuple
+import math
+import numbers
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-REDUCTIONS = ("mean", "sum", "none")
-_PAIR_CHUNK = 1 << 20  # positive pairs gathered at a time (bounds O(nnz·d) temporaries)
+__all__ = ["MultiPositiveInfoNCE", "multi_positive_infonce"]
+
+BlockSize = Union[int, Tuple[int, int]]
+
+DEFAULT_BLOCK_SIZE = 2048  # 2048 x 2048 float32 tiles (16 MiB): GEMM-bound on CPU
+_PAIR_CHUNK = 1 << 15  # positive pairs gathered at a time on the sparse path
+_CHECK_ELEMENTS = 1 << 24  # dense-mask elements inspected at a time during validation
+_REDUCTIONS = ("mean", "sum", "none")
 
 
-def _positive_pairs(pos_mask: Tensor, n: int, m: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """(rows, cols, weights) of the non-zero mask entries, sorted by row."""
+# --------------------------------------------------------------------------- #
+# Numerical constants of the compute dtype
+# --------------------------------------------------------------------------- #
+def _log_tiny(dtype: torch.dtype) -> float:
+    """log of the smallest normal number: exp() below it only makes
+    denormals (slow on x86, and negligible next to a sum that is >= 1)."""
+    return math.log(torch.finfo(dtype).tiny)
+
+
+def _half_log_tiny(dtype: torch.dtype) -> float:
+    """log(sqrt(tiny)): a positive sum below exp() of this (relative to the
+    row's running max), i.e. a row loss above -this (~43.7 in float32), is
+    recomputed on the exact path; above it the clamping at ``tiny`` costs at
+    most M * sqrt(tiny) relative error."""
+    return 0.5 * _log_tiny(dtype)
+
+
+def _acc_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Per-row running sums are kept in float64 (they are only O(rows))."""
+    return torch.float64 if dtype in (torch.float32, torch.float64) else dtype
+
+
+# --------------------------------------------------------------------------- #
+# Positive-mask representation
+# --------------------------------------------------------------------------- #
+class _Positives:
+    """Either a dense ``[N, M]`` mask (``dense``) or the list of positive
+    pairs of a sparse mask (``rows``, ``cols``, ``vals``; only entries > 0)."""
+
+    __slots__ = ("dense", "rows", "cols", "vals")
+
+    def __init__(self, dense=None, rows=None, cols=None, vals=None):
+        self.dense, self.rows, self.cols, self.vals = dense, rows, cols, vals
+
+    @property
+    def is_sparse(self) -> bool:
+        return self.dense is None
+
+    def masked_into(self, out: Tensor, e: Tensor, r0: int, r1: int, c0: int, c1: int) -> Tensor:
+        """out = P[r0:r1, c0:c1] * e, for one tile (converting a bool, integer
+        or other-precision tile into ``out`` first is faster than a
+        mixed-dtype multiplication)."""
+        blk = self.dense[r0:r1, c0:c1]
+        if blk.dtype == e.dtype:
+            return torch.mul(e, blk, out=out)
+        return out.copy_(blk).mul_(e)
+
+    def log_block(self, rows: Tensor, c0: int, c1: int, dtype: torch.dtype) -> Tensor:
+        """log(P) of the given rows (gathered, ``k x block``): 0 -> -inf."""
+        return self.dense[rows, c0:c1].to(dtype).log_()
+
+
+def _row_check_chunks(n_rows: int, n_cols: int):
+    step = max(1, _CHECK_ELEMENTS // max(n_cols, 1))
+    for r0 in range(0, n_rows, step):
+        yield r0, min(r0 + step, n_rows)
+
+
+def _no_positive_error(has_pos: Tensor) -> None:
+    missing = (~has_pos).nonzero()
+    if missing.numel():
+        raise ValueError(
+            f"pos_mask has {missing.numel()} row(s) without any positive entry (first: row "
+            f"{int(missing[0, 0])}); every anchor needs at least one positive, otherwise its "
+            f"loss is infinite")
+
+
+def _prepare_mask(pos_mask: Tensor, n: int, m: int, device: torch.device) -> _Positives:
     if not isinstance(pos_mask, Tensor):
-        raise TypeError(f"pos_mask must be a torch.Tensor, got {type(pos_mask).__name__}")
+        raise TypeError(f"pos_mask must be a torch.Tensor (dense, sparse COO or sparse CSR), "
+                        f"got {type(pos_mask).__name__}")
     if tuple(pos_mask.shape) != (n, m):
-        raise ValueError(f"pos_mask must have shape [{n}, {m}] (anchors x samples), "
-                         f"got {tuple(pos_mask.shape)}")
-    if pos_mask.layout == torch.sparse_csr:
-        pos_mask = pos_mask.to_sparse_coo()
-    if pos_mask.is_sparse:
-        pos_mask = pos_mask.coalesce()
-        rows, cols = pos_mask.indices()
-        weights = pos_mask.values()
+        raise ValueError(f"pos_mask must have shape [N, M] = [{n}, {m}] (anchor rows x sample "
+                         f"rows), got {list(pos_mask.shape)}")
+    if pos_mask.device != device:
+        raise ValueError(f"pos_mask is on {pos_mask.device} but anchor is on {device}")
+    if pos_mask.dtype.is_complex:
+        raise TypeError(f"pos_mask must be bool, integer or floating, got {pos_mask.dtype}")
+
+    layout = pos_mask.layout
+    if layout == torch.strided:
+        # One pass over the mask in row chunks: no N x M temporary.
+        has_pos = torch.zeros(n, dtype=torch.bool, device=device)
+        for r0, r1 in _row_check_chunks(n, m):
+            chunk = pos_mask[r0:r1]
+            if chunk.dtype == torch.bool:
+                has_pos[r0:r1] = chunk.any(1)
+                continue
+            if chunk.is_floating_point() and not bool(torch.isfinite(chunk).all()):
+                raise ValueError("pos_mask contains NaN or Inf entries; weights must be finite")
+            if chunk.numel() and float(chunk.amin()) < 0:
+                raise ValueError("pos_mask has negative entries; positive weights must be >= 0")
+            has_pos[r0:r1] = (chunk > 0).any(1)
+        _no_positive_error(has_pos)
+        return _Positives(dense=pos_mask)
+
+    if layout == torch.sparse_coo:
+        if pos_mask.sparse_dim() != 2 or pos_mask.dense_dim() != 0:
+            raise ValueError("a sparse COO pos_mask must have 2 sparse and 0 dense dimensions, got "
+                             f"{pos_mask.sparse_dim()} sparse and {pos_mask.dense_dim()} dense")
+        idx = pos_mask._indices()
+        if idx.numel() and (int(idx.min()) < 0 or int(idx[0].max()) >= n or int(idx[1].max()) >= m):
+            raise ValueError(f"pos_mask (sparse COO) has indices outside its shape [{n}, {m}]")
+        vals = pos_mask._values()
+        _check_sparse_values(vals)
+        coalesced = pos_mask.coalesce()  # duplicate entries are summed
+        rows, cols = coalesced.indices()
+        vals = coalesced.values()
+    elif layout == torch.sparse_csr:
+        if pos_mask.dense_dim() != 0:
+            raise ValueError(f"a sparse CSR pos_mask must have no dense dimensions, got "
+                             f"{pos_mask.dense_dim()}")
+        crow, cols, vals = pos_mask.crow_indices(), pos_mask.col_indices(), pos_mask.values()
+        counts = crow.diff()
+        if (crow.numel() != n + 1 or int(crow[0]) != 0 or int(crow[-1]) != cols.numel()
+                or (counts.numel() and int(counts.min()) < 0)):
+            raise ValueError("pos_mask (sparse CSR) has an invalid crow_indices array")
+        if cols.numel() and (int(cols.min()) < 0 or int(cols.max()) >= m):
+            raise ValueError(f"pos_mask (sparse CSR) has column indices outside [0, {m})")
+        _check_sparse_values(vals)
+        rows = torch.repeat_interleave(torch.arange(n, device=device), counts)
     else:
-        rows, cols = pos_mask.nonzero(as_tuple=True)
-        weights = pos_mask[rows, cols]
-    weights = weights.to(torch.float64 if weights.dtype == torch.float64 else torch.float32)
-    if weights.numel() and bool((weights < 0).any()):
-        raise ValueError("pos_mask has negative entries (positive weights must be >= 0)")
-    keep = weights > 0
-    rows, cols, weights = rows[keep], cols[keep], weights[keep]
-    has_pos = torch.zeros(n, dtype=torch.bool, device=rows.device)
+        raise TypeError(f"pos_mask layout {layout} is not supported; use a dense tensor, "
+                        f"sparse COO or sparse CSR")
+
+    keep = vals > 0
+    if not bool(keep.all()):  # explicit zeros are not positives
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    has_pos = torch.zeros(n, dtype=torch.bool, device=device)
     has_pos[rows] = True
-    if not bool(has_pos.all()):
-        missing = (~has_pos).nonzero().view(-1)
-        raise ValueError(f"{missing.numel()} anchor rows have no positive in pos_mask "
-                         f"(first: row {int(missing[0])}); InfoNCE is undefined for them")
-    order = torch.argsort(rows, stable=True)
-    return rows[order], cols[order], weights[order]
+    _no_positive_error(has_pos)
+    return _Positives(rows=rows.long(), cols=cols.long(), vals=vals)
 
 
-def _pair_scores(a: Tensor, s: Tensor, rows: Tensor, cols: Tensor, tau: float) -> Tensor:
-    return torch.cat([(a[rows[i:i + _PAIR_CHUNK]] * s[cols[i:i + _PAIR_CHUNK]]).sum(-1) / tau
-                      for i in range(0, rows.numel(), _PAIR_CHUNK)])
+def _check_sparse_values(vals: Tensor) -> None:
+    if vals.numel() == 0:
+        return
+    if vals.dtype == torch.bool:
+        return
+    if vals.is_floating_point() and not bool(torch.isfinite(vals).all()):
+        raise ValueError("pos_mask contains NaN or Inf entries; weights must be finite")
+    if float(vals.min()) < 0:
+        raise ValueError("pos_mask has negative entries; positive weights must be >= 0")
+
+
+# --------------------------------------------------------------------------- #
+# Kernels (all under no_grad; called from the autograd Function)
+# --------------------------------------------------------------------------- #
+def _blocks(total: int, step: int):
+    for s in range(0, total, step):
+        yield s, min(s + step, total)
+
+
+def _pair_scores(a: Tensor, b: Tensor, rows: Tensor, cols: Tensor):
+    """Yields (slice, s_pair) with s_pair = <a_row, b_col> for chunks of pairs."""
+    for p0, p1 in _blocks(rows.numel(), _PAIR_CHUNK):
+        r, c = rows[p0:p1], cols[p0:p1]
+        yield p0, p1, (a.index_select(0, r) * b.index_select(0, c)).sum(1)
+
+
+def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives) -> Tensor:
+    """log sum_j P_ij exp(s_ij) from the positive pairs only, O(nnz * d)."""
+    n = a.size(0)
+    acc = _acc_dtype(a.dtype)
+    v = torch.empty(pos.rows.numel(), dtype=acc, device=a.device)  # s_ij + log P_ij
+    for p0, p1, s in _pair_scores(a, b, pos.rows, pos.cols):
+        v[p0:p1] = s
+    v.add_(pos.vals.to(acc).log())
+    row_max = torch.full((n,), -math.inf, dtype=acc, device=a.device)
+    row_max.scatter_reduce_(0, pos.rows, v, reduce="amax", include_self=True)
+    sums = torch.zeros(n, dtype=acc, device=a.device).index_add_(0, pos.rows,
+                                                                  (v - row_max[pos.rows]).exp())
+    return row_max + sums.log()
+
+
+def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int):
+    """Returns (lse_all [N], lse_pos [N]) in the accumulation dtype.
+
+    Row block x column block tiles; per tile one GEMM, then an online
+    log-sum-exp update (running row max m, running sums rescaled by
+    exp(m_old - m_new)). The dense mask's positive sums share the tile's
+    exp(); rows whose positive sum falls below sqrt(tiny) (loss > ~43 in
+    float32) are recomputed exactly afterwards."""
+    n, m = a.size(0), b.size(0)
+    dtype, acc = a.dtype, _acc_dtype(a.dtype)
+    log_tiny = _log_tiny(dtype)
+    lse = torch.empty(n, dtype=acc, device=a.device)
+    lse_pos = None if pos.is_sparse else torch.empty(n, dtype=acc, device=a.device)
+    buf = torch.empty(min(br, n), min(bc, m), dtype=dtype, device=a.device)
+    pbuf = None if pos.is_sparse else torch.empty_like(buf)
+    for r0, r1 in _blocks(n, br):
+        a_r = a[r0:r1]
+        run_max = torch.full((r1 - r0,), -math.inf, dtype=dtype, device=a.device)
+        run_sum = torch.zeros(r1 - r0, dtype=acc, device=a.device)
+        pos_sum = None if pos.is_sparse else torch.zeros_like(run_sum)
+        for c0, c1 in _blocks(m, bc):
+            s = buf[: r1 - r0, : c1 - c0]
+            torch.mm(a_r, b[c0:c1].t(), out=s)
+            new_max = torch.maximum(run_max, s.amax(1))
+            scale = (run_max - new_max).exp().to(acc)  # exp(-inf) = 0 on the first tile
+            run_max = new_max
+            s.sub_(new_max.unsqueeze(1)).clamp_min_(log_tiny).exp_()
+            run_sum.mul_(scale).add_(s.sum(1).to(acc))
+            if pos_sum is not None:
+                t = pbuf[: r1 - r0, : c1 - c0]
+                pos.masked_into(t, s, r0, r1, c0, c1)
+                pos_sum.mul_(scale).add_(t.sum(1).to(acc))
+        lse[r0:r1] = run_max.to(acc) + run_sum.log()
+        if pos_sum is not None:
+            lse_pos[r0:r1] = run_max.to(acc) + pos_sum.log()
+            # positive sum too small for the shared shift: recompute exactly below
+            lse_pos[r0:r1].masked_fill_(pos_sum < math.exp(_half_log_tiny(dtype)), math.nan)
+    if pos.is_sparse:
+        return lse, _sparse_log_pos(a, b, pos)
+    bad = lse_pos.isnan().nonzero().flatten()
+    for k0, k1 in _blocks(bad.numel(), br):
+        rows = bad[k0:k1]
+        a_k = a.index_select(0, rows)
+        out = torch.full((rows.numel(),), -math.inf, dtype=acc, device=a.device)
+        for c0, c1 in _blocks(m, bc):
+            t = torch.mm(a_k, b[c0:c1].t()).add_(pos.log_block(rows, c0, c1, dtype))
+            out = torch.logaddexp(out, torch.logsumexp(t, 1).to(acc))
+        lse_pos[rows] = out
+    return lse, lse_pos
+
+
+def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tensor, w: Tensor,
+              br: int, bc: int, need_a: bool, need_b: bool):
+    """dL/ds_ij = w_i (exp(s_ij - lse_i) - P_ij exp(s_ij - lse_pos_i)), recomputing
+    s tile by tile; grad_a = G b, grad_b = G^T a."""
+    n, m = a.size(0), b.size(0)
+    dtype = a.dtype
+    log_tiny = _log_tiny(dtype)
+    grad_a = torch.zeros_like(a) if need_a else None
+    grad_b = torch.zeros_like(b) if need_b else None
+    w_c = w.to(dtype)
+    neg_lse = (-lse).to(dtype)
+    loss = lse - lse_pos
+    if not pos.is_sparse:
+        # exp(loss_i) turns softmax_all into the positives' softmax; rows with a
+        # loss beyond -log(sqrt(tiny)) take the exact path below instead.
+        bad = loss > -_half_log_tiny(dtype)
+        ratio = loss.clamp_max(-_half_log_tiny(dtype)).exp().masked_fill_(bad, 0.0)
+        neg_ratio = (-ratio).to(dtype)
+    buf = torch.empty(min(br, n), min(bc, m), dtype=dtype, device=a.device)
+    pbuf = None if pos.is_sparse else torch.empty_like(buf)
+    for r0, r1 in _blocks(n, br):
+        a_r = a[r0:r1]
+        aw_r = a_r * w_c[r0:r1].unsqueeze(1) if need_b else None
+        ga_r = torch.zeros_like(a_r) if need_a else None
+        bias = neg_lse[r0:r1].unsqueeze(1)
+        for c0, c1 in _blocks(m, bc):
+            e = buf[: r1 - r0, : c1 - c0]
+            torch.addmm(bias, a_r, b[c0:c1].t(), out=e)
+            e.clamp_min_(log_tiny).exp_()  # softmax over all candidates
+            if not pos.is_sparse:
+                t = pbuf[: r1 - r0, : c1 - c0]
+                pos.masked_into(t, e, r0, r1, c0, c1)
+                e.addcmul_(t, neg_ratio[r0:r1].unsqueeze(1))  # - P * positives' softmax
+            if need_a:
+                ga_r.addmm_(e, b[c0:c1])
+            if need_b:
+                grad_b[c0:c1].addmm_(e.t(), aw_r)
+        if need_a:
+            grad_a[r0:r1] = ga_r.mul_(w_c[r0:r1].unsqueeze(1))
+
+    if pos.is_sparse:
+        acc = lse_pos.dtype
+        for p0, p1, s in _pair_scores(a, b, pos.rows, pos.cols):
+            r, c = pos.rows[p0:p1], pos.cols[p0:p1]
+            # P_ij exp(s_ij - lse_pos_i) = exp(s_ij + log P_ij - lse_pos_i) <= 1
+            q = (s.to(acc) + pos.vals[p0:p1].to(acc).log() - lse_pos[r]).exp_()
+            g = q.to(dtype).mul_(w_c[r]).neg_()
+            if need_a:
+                grad_a.index_add_(0, r, g.unsqueeze(1) * b.index_select(0, c))
+            if need_b:
+                grad_b.index_add_(0, c, g.unsqueeze(1) * a.index_select(0, r))
+        return grad_a, grad_b
+
+    bad_rows = bad.nonzero().flatten()
+    for k0, k1 in _blocks(bad_rows.numel(), br):
+        rows = bad_rows[k0:k1]
+        a_k = a.index_select(0, rows)
+        bias = (-lse_pos[rows]).to(dtype).unsqueeze(1)
+        wk = w_c[rows].unsqueeze(1)
+        ga_k = torch.zeros_like(a_k) if need_a else None
+        for c0, c1 in _blocks(m, bc):
+            q = torch.addmm(bias, a_k, b[c0:c1].t()).add_(pos.log_block(rows, c0, c1, dtype)).exp_()
+            q.mul_(wk).neg_()
+            if need_a:
+                ga_k.addmm_(q, b[c0:c1])
+            if need_b:
+                grad_b[c0:c1].addmm_(q.t(), a_k)
+        if need_a:
+            grad_a.index_add_(0, rows, ga_k)
+    return grad_a, grad_b
 
 
 class _BlockwiseInfoNCE(torch.autograd.Function):
-    """Per-anchor loss LSE_j s_ij - log sum_j P_ij exp(s_ij) with s = a s^T / tau,
-    for already normalised a and s. Backward recomputes the tiles."""
+    """Per-anchor losses ``lse_all_i - lse_pos_i`` of scores ``s = a @ b.T``
+    (``a`` already scaled by 1/tau); keeps only O(N + M) statistics for backward."""
 
     @staticmethod
-    def forward(ctx, a, s, rows, cols, weights, tau, block_rows, block_cols):
-        n = a.size(0)
-        lse_all = torch.empty(n, dtype=a.dtype, device=a.device)
-        for r0 in range(0, n, block_rows):
-            a_blk = a[r0:r0 + block_rows]
-            running_max = torch.full((a_blk.size(0),), float("-inf"), dtype=a.dtype, device=a.device)
-            running_sum = torch.zeros_like(running_max)
-            for c0 in range(0, s.size(0), block_cols):
-                tile = a_blk @ s[c0:c0 + block_cols].t() / tau
-                tile_max = tile.max(dim=1).values
-                new_max = torch.maximum(running_max, tile_max)
-                running_sum = running_sum * torch.exp(running_max - new_max) + \
-                    torch.exp(tile - new_max[:, None]).sum(1)
-                running_max = new_max
-            lse_all[r0:r0 + block_rows] = running_max + running_sum.log()
-        pair = _pair_scores(a, s, rows, cols, tau)
-        row_max = torch.full((n,), float("-inf"), dtype=a.dtype, device=a.device)
-        row_max = row_max.scatter_reduce(0, rows, pair, "amax")
-        pos_sum = torch.zeros(n, dtype=a.dtype, device=a.device)
-        pos_sum.index_add_(0, rows, weights.to(a.dtype) * torch.exp(pair - row_max[rows]))
-        lse_pos = row_max + pos_sum.log()
-        ctx.save_for_backward(a, s, rows, cols, weights, lse_all, lse_pos, pair)
-        ctx.tau, ctx.block_rows, ctx.block_cols = tau, block_rows, block_cols
-        return lse_all - lse_pos
+    def forward(ctx, a: Tensor, b: Tensor, pos_dense: Optional[Tensor], rows: Optional[Tensor],
+                cols: Optional[Tensor], vals: Optional[Tensor], br: int, bc: int) -> Tensor:
+        pos = _Positives(pos_dense, rows, cols, vals)
+        lse, lse_pos = _forward_stats(a, b, pos, br, bc)
+        ctx.save_for_backward(a, b, lse, lse_pos, pos_dense, rows, cols, vals)
+        ctx.blocks = (br, bc)
+        return (lse - lse_pos).to(a.dtype)
 
     @staticmethod
-    def backward(ctx, grad_loss):
-        a, s, rows, cols, weights, lse_all, lse_pos, pair = ctx.saved_tensors
-        tau = ctx.tau
-        grad_a = torch.zeros_like(a)
-        grad_s = torch.zeros_like(s)
-        g = grad_loss.to(a.dtype)
-        # d loss_i / d s_ij = g_i * (softmax_ij - q_ij); the softmax part over tiles:
-        for r0 in range(0, a.size(0), ctx.block_rows):
-            a_blk = a[r0:r0 + ctx.block_rows]
-            scale = g[r0:r0 + ctx.block_rows, None]
-            shift = lse_all[r0:r0 + ctx.block_rows, None]
-            for c0 in range(0, s.size(0), ctx.block_cols):
-                s_blk = s[c0:c0 + ctx.block_cols]
-                prob = torch.exp(a_blk @ s_blk.t() / tau - shift) * scale
-                grad_a[r0:r0 + ctx.block_rows] += prob @ s_blk
-                grad_s[c0:c0 + ctx.block_cols] += prob.t() @ a_blk
-        # ... and the positive part q_ij = P_ij exp(s_ij - LSE_pos_i), pair by pair.
-        q = g[rows] * weights.to(a.dtype) * torch.exp(pair - lse_pos[rows])
-        for i in range(0, rows.numel(), _PAIR_CHUNK):
-            r, c, w = rows[i:i + _PAIR_CHUNK], cols[i:i + _PAIR_CHUNK], q[i:i + _PAIR_CHUNK, None]
-            grad_a.index_add_(0, r, -w * s[c])
-            grad_s.index_add_(0, c, -w * a[r])
-        return grad_a / tau, grad_s / tau, None, None, None, None, None, None
+    def backward(ctx, grad_out: Tensor):
+        a, b, lse, lse_pos, pos_dense, rows, cols, vals = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not (need_a or need_b):
+            return (None,) * 8
+        grad_a, grad_b = _backward(a, b, _Positives(pos_dense, rows, cols, vals), lse, lse_pos,
+                                   grad_out.contiguous(), *ctx.blocks, need_a, need_b)
+        return grad_a, grad_b, None, None, None, None, None, None
 
 
-def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor, tau: float, *,
-                           normalize: bool = True, block_size: int = 2048,
-                           reduction: str = "mean") -> Tensor:
-    r"""Multi-positive InfoNCE between anchors and samples:
+# --------------------------------------------------------------------------- #
+# Public API
+# --------------------------------------------------------------------------- #
+def _check_block_size(block_size: BlockSize) -> Tuple[int, int]:
+    sizes = block_size if isinstance(block_size, (tuple, list)) else (block_size, block_size)
+    if len(sizes) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                  for v in sizes):
+        raise TypeError(f"block_size must be an int or a pair (rows, cols) of ints, "
+                        f"got {block_size!r}")
+    if min(sizes) < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size!r}")
+    return int(sizes[0]), int(sizes[1])
 
-    .. math::
-        \ell_i = \log \sum_j e^{s_{ij}} - \log \sum_j P_{ij} e^{s_{ij}},
-        \qquad s_{ij} = \cos(z^a_i, z^s_j) / \tau
 
-    HeCo computes :math:`-\log(\sum_j P_{ij} S_{ij} / (\sum_j S_{ij} + 10^{-8}))`
-    with :math:`S = e^{s}`: the same value without the :math:`10^{-8}`.
+def _check_tau(tau) -> None:
+    if isinstance(tau, Tensor):
+        if tau.numel() != 1:
+            raise ValueError(f"tau must be a scalar, got a tensor of shape {list(tau.shape)}")
+        value = float(tau.detach())
+    elif isinstance(tau, numbers.Real) and not isinstance(tau, bool):
+        value = float(tau)
+    else:
+        raise TypeError(f"tau must be a positive number, got {type(tau).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"tau must be a finite number > 0, got {value}")
 
-    The similarity matrix is never built: it is visited in
-    ``block_size x block_size`` tiles with an online log-sum-exp, and the
-    backward pass recomputes the tiles, so memory is O((N + M) d + block²)
-    plus the positives. The positive term only touches the positive pairs
-    (O(nnz · d)).
 
-    Args:
-        anchor (Tensor): ``[N, d]`` anchors.
-        sample (Tensor): ``[M, d]`` samples (may be ``anchor`` itself).
-        pos_mask (Tensor): ``[N, M]`` non-negative positive weights, dense
-            (bool or float) or sparse (COO or CSR). Every row needs a positive.
-        tau (float): temperature (> 0).
-        normalize (bool): cosine similarity (default) or raw dot products.
-        block_size (int): tile size.
-        reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (per anchor).
-
-    Shapes:
-        - output: scalar, or ``[N]`` with ``reduction='none'``
-    """
-    for name, t in (("anchor", anchor), ("sample", sample)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if t.dim() != 2:
-            raise ValueError(f"{name} must be 2-D [rows, dim], got shape {tuple(t.shape)}")
-        if not t.is_floating_point():
-            raise TypeError(f"{name} must be floating point, got {t.dtype}")
-        if bool(torch.isnan(t).any()):
-            raise ValueError(f"{name} contains NaN")
-    if anchor.size(1) != sample.size(1):
-        raise ValueError(f"anchor has dimension {anchor.size(1)} but sample has {sample.size(1)}")
+def _check_embeddings(anchor: Tensor, sample: Tensor) -> None:
+    for name, x in (("anchor", anchor), ("sample", sample)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        if x.layout != torch.strided:
+            raise TypeError(f"{name} must be a dense tensor, got layout {x.layout}")
+        if x.dim() != 2:
+            raise ValueError(f"{name} must have shape [num_nodes, channels], got {list(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
     if anchor.dtype != sample.dtype:
-        raise TypeError(f"anchor has dtype {anchor.dtype} but sample has {sample.dtype}")
-    if anchor.device != sample.device or pos_mask.device != anchor.device:
-        raise ValueError(f"anchor ({anchor.device}), sample ({sample.device}) and pos_mask "
-                         f"({pos_mask.device}) must be on one device")
-    if not tau > 0:
-        raise ValueError(f"tau must be positive, got {tau}")
-    if int(block_size) < 1:
-        raise ValueError(f"block_size must be at least 1, got {block_size}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    rows, cols, weights = _positive_pairs(pos_mask, anchor.size(0), sample.size(0))
+        raise TypeError(f"anchor and sample must have the same dtype, got {anchor.dtype} and "
+                        f"{sample.dtype}")
+    if anchor.device != sample.device:
+        raise ValueError(f"anchor and sample must be on the same device, got {anchor.device} and "
+                         f"{sample.device}")
+    if anchor.size(1) != sample.size(1):
+        raise ValueError(f"anchor and sample must have the same number of channels, got "
+                         f"{anchor.size(1)} and {sample.size(1)}")
+    if anchor.size(0) == 0 or sample.size(0) == 0:
+        raise ValueError(f"anchor and sample need at least one row each, got shapes "
+                         f"{list(anchor.shape)} and {list(sample.shape)}")
+    for name, x in (("anchor", anchor), ("sample", sample)):
+        if not bool(torch.isfinite(x.detach()).all()):
+            raise ValueError(f"{name} contains NaN or Inf")
+
+
+def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor,
+                           tau: Union[float, Tensor], *, normalize: bool = True,
+                           block_size: BlockSize = DEFAULT_BLOCK_SIZE,
+                           reduction: str = "mean") -> Tensor:
+    r"""Multi-positive InfoNCE, computed blockwise; see
+    :class:`MultiPositiveInfoNCE` for the formula, arguments and shapes."""
+    _check_embeddings(anchor, sample)
+    _check_tau(tau)
+    br, bc = _check_block_size(block_size)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    n, m = anchor.size(0), sample.size(0)
+    pos = _prepare_mask(pos_mask, n, m, anchor.device)
+
+    dtype, same = anchor.dtype, sample is anchor
+    if dtype not in (torch.float32, torch.float64):  # half/bfloat16: compute in float32
+        anchor = anchor.float()
+        sample = anchor if same else sample.float()
+    if isinstance(tau, Tensor):
+        tau = tau.to(anchor.dtype).reshape(())
     if normalize:
-        anchor, sample = F.normalize(anchor, dim=1), F.normalize(sample, dim=1)
-    loss = _BlockwiseInfoNCE.apply(anchor, sample, rows, cols, weights, float(tau),
-                                   int(block_size), int(block_size))
+        b = F.normalize(sample, dim=1)
+        a = b if same else F.normalize(anchor, dim=1)
+    else:
+        a, b = anchor, sample
+    a = a / tau
+    losses = _BlockwiseInfoNCE.apply(a.contiguous(), b.contiguous(), pos.dense, pos.rows,
+                                     pos.cols, pos.vals, br, bc)
     if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
+        losses = losses.mean()
+    elif reduction == "sum":
+        losses = losses.sum()
+    return losses.to(dtype)
 
 
 class MultiPositiveInfoNCE(nn.Module):
-    r"""Module form of :func:`multi_positive_infonce`.
+    r"""Multi-positive InfoNCE loss (HeCo's cross-view contrast, SCGC's
+    neighbour contrast), computed in row x column tiles with an online
+    log-sum-exp so that memory is :math:`O(N \cdot \text{block})`, never
+    :math:`O(N \cdot M)`:
+
+    .. math::
+        s_{ij} = \frac{\cos(z^{(1)}_i, z^{(2)}_j)}{\tau}, \qquad
+        \ell_i = \log \sum_{j} e^{s_{ij}} - \log \sum_{j} P_{ij}\, e^{s_{ij}},
+        \qquad \mathcal{L} = \frac{1}{N} \sum_i \ell_i
+
+    With ``normalize=False``, :math:`s_{ij} = \langle z^{(1)}_i, z^{(2)}_j\rangle / \tau`.
+    This is HeCo's loss: HeCo computes :math:`e^{s_{ij}}`, divides every row by
+    its sum plus ``1e-8`` and takes :math:`-\log \sum_j (\cdot)_{ij} P_{ij}`;
+    the value here is the same without the ``1e-8`` (HeCo's
+    ``lam * L(z_mp, z_sc, pos) + (1 - lam) * L(z_sc, z_mp, pos)``).
+
+    Each tile is one GEMM; the all-candidates term keeps a running row
+    maximum and rescaled sum, so float32 is stable for small :math:`\tau`
+    (e.g. 0.05). For a sparse mask the positives' term is computed from the
+    positive pairs only (:math:`O(\text{nnz} \cdot d)`); a dense mask is read
+    one tile at a time. The backward pass recomputes the tiles from the
+    saved per-row log-sum-exps,
+    :math:`\partial \ell_i / \partial s_{ij} = \mathrm{softmax}_j(s_i) -
+    P_{ij} e^{s_{ij}} / \sum_k P_{ik} e^{s_{ik}}`, and gradients flow to both
+    inputs (which may be the same tensor, for intra-view contrast) and to
+    :math:`\tau` when it is a tensor. The mask is a constant (no gradient).
 
     Args:
-        tau (float): temperature.
-        block_size (int): tile size of the blockwise computation.
-        normalize (bool): cosine (default) or dot-product similarity.
-        reduction (str): ``'mean'``, ``'sum'`` or ``'none'``.
+        tau (float or Tensor): temperature :math:`\tau > 0`.
+        block_size (int or (int, int), optional): tile size, rows x columns
+            (an int is used for both). Temporaries are
+            ``block_rows x block_cols`` elements (two of them with a dense
+            mask). (default: :obj:`2048`)
+        normalize (bool, optional): use cosine similarity (L2-normalise both
+            inputs) instead of raw dot products. (default: :obj:`True`)
+        reduction (str, optional): ``'mean'``, ``'sum'`` or ``'none'``
+            (per-anchor losses). (default: :obj:`'mean'`)
 
     Shapes:
-        - anchor: ``[N, d]``, sample: ``[M, d]``, pos_mask: ``[N, M]``
-        - output: scalar (or ``[N]``)
+        - **input:**
+          anchor :math:`(N, d)`, sample :math:`(M, d)` (same dtype and device),
+          pos_mask :math:`(N, M)`: dense (bool, integer or floating weights
+          :math:`\ge 0`) or ``torch.sparse_coo`` / ``torch.sparse_csr``; every
+          row needs at least one positive.
+        - **output:** scalar, or :math:`(N,)` with ``reduction='none'``.
+
+    Raises ``ValueError``/``TypeError`` naming the argument for wrong shapes,
+    dtype or device mismatches, ``tau <= 0``, negative or non-finite mask
+    entries, NaN/Inf embeddings, rows without a positive and
+    ``block_size < 1``.
     """
 
-    def __init__(self, tau: float, block_size: int = 2048, normalize: bool = True,
-                 reduction: str = "mean"):
+    def __init__(self, tau: Union[float, Tensor], block_size: BlockSize = DEFAULT_BLOCK_SIZE,
+                 normalize: bool = True, reduction: str = "mean"):
         super().__init__()
+        _check_tau(tau)
+        _check_block_size(block_size)
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
         self.tau, self.block_size = tau, block_size
         self.normalize, self.reduction = normalize, reduction
 
@@ -192,4 +499,7 @@ class MultiPositiveInfoNCE(nn.Module):
                                       block_size=self.block_size, reduction=self.reduction)
 
     def extra_repr(self) -> str:
-        return f"tau={self.tau}, block_size={self.block_size}"
+        tau = self.tau
+        tau = f"tensor({float(tau):g})" if isinstance(tau, Tensor) else float(tau)
+        return (f"tau={tau}, block_size={self.block_size}, normalize={self.normalize}, "
+                f"reduction={self.reduction!r}")
