@@ -2,7 +2,7 @@
 ``code/utils/params.py``, liun-online/HeCo@20e8ca2)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Dict, List
 
 
