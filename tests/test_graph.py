@@ -1,6 +1,5 @@
 """SparseGraph: the builders agree, caches are right, normalisations match
 their dense formulas, and the graph moves between devices."""
-import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
