@@ -10,6 +10,15 @@ import torch
 Edge = Tuple[int, int]  # (source j, target i)
 
 
+def reduce_rows(rows: torch.Tensor, reduce: str) -> torch.Tensor:
+    """Reduce a non-empty stack of rows with torch's own reductions."""
+    if reduce == "sum":
+        return rows.sum(0)
+    if reduce == "mean":
+        return rows.mean(0)
+    return rows.max(0).values if reduce == "max" else rows.min(0).values
+
+
 def rows_of(edges: List[Edge], num_rows: int) -> List[List[int]]:
     """For every target row, the positions of its edges in `edges`."""
     rows: List[List[int]] = [[] for _ in range(num_rows)]
@@ -26,14 +35,7 @@ def spmm(edges, num_rows, x, weight: Optional[torch.Tensor], reduce: str) -> tor
             continue
         msgs = torch.stack([x[edges[k][0]] * (weight[k] if weight is not None else 1.0)
                             for k in ks])
-        if reduce == "sum":
-            out.append(msgs.sum(0))
-        elif reduce == "mean":
-            out.append(msgs.mean(0))
-        elif reduce == "max":
-            out.append(msgs.max(0).values)
-        else:
-            out.append(msgs.min(0).values)
+        out.append(reduce_rows(msgs, reduce))
     return torch.stack(out) if out else torch.zeros(0, x.size(1), dtype=x.dtype)
 
 
@@ -57,12 +59,6 @@ def scatter(src, index, dim_size, reduce) -> torch.Tensor:
         sel = src[index == k]
         if sel.numel() == 0:
             out.append(torch.zeros(src.shape[1:], dtype=src.dtype))
-        elif reduce == "sum":
-            out.append(sel.sum(0))
-        elif reduce == "mean":
-            out.append(sel.mean(0))
-        elif reduce == "max":
-            out.append(sel.max(0).values)
         else:
-            out.append(sel.min(0).values)
+            out.append(reduce_rows(sel, reduce))
     return torch.stack(out) if out else torch.zeros((0,) + tuple(src.shape[1:]), dtype=src.dtype)

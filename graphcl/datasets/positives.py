@@ -148,6 +148,14 @@ def determined_rows(metapaths: Sequence[Adjacency], top_t: int,
     return out
 
 
+def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Boolean mask: which ``keys`` occur in the ascending ``sorted_keys``."""
+    where = np.searchsorted(sorted_keys, keys)
+    found = where < sorted_keys.size
+    found[found] = sorted_keys[where[found]] == keys[found]
+    return found
+
+
 def topt_violations(pos: Adjacency, metapaths: Sequence[Adjacency], top_t: int,
                     num_nodes: Optional[int] = None) -> np.ndarray:
     """Rows where ``pos`` is not a valid top-T selection.
@@ -179,14 +187,9 @@ def topt_violations(pos: Adjacency, metapaths: Sequence[Adjacency], top_t: int,
     cand_keys = cand_rows * n + counts.indices
     pos_keys = pos_rows * n + pos.indices
 
-    where = np.searchsorted(cand_keys, pos_keys)
-    found = where < cand_keys.size
-    found[found] = cand_keys[where[found]] == pos_keys[found]
+    found = _in_sorted(pos_keys, cand_keys)
     bad[pos_rows[~found]] = True  # a positive that no metapath connects
-
-    where = np.searchsorted(pos_keys, cand_keys)
-    kept = where < pos_keys.size
-    kept[kept] = pos_keys[where[kept]] == cand_keys[kept]
+    kept = _in_sorted(cand_keys, pos_keys)
 
     n_cand = np.diff(counts.indptr)
     bad |= np.diff(pos.indptr) != np.minimum(n_cand, int(top_t))
