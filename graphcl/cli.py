@@ -22,6 +22,19 @@ def _train_heco(args) -> int:
     return 0
 
 
+def _train_scgc(args) -> int:
+    from graphcl.methods.scgc import paper_config, results_table, run_scgc, write_results
+    config = paper_config(args.dataset, star=args.star)
+    first = config.seed if args.seed is None else args.seed
+    results = run_scgc(args.dataset, list(range(first, first + args.seeds)), config=config,
+                       features=args.features, epochs=args.epochs)
+    out = Path(args.out)
+    write_results(results, out)
+    print(results_table(results))
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="graphcl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +49,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     heco.add_argument("--out", default="results.json")
     heco.add_argument("--embeddings", default=None, help="where to save embeddings (.pt)")
     heco.set_defaults(handler=_train_heco)
+    scgc = methods.add_parser("scgc", help="SCGC / SCGC* clustering on the SDCN datasets")
+    scgc.add_argument("--dataset", required=True,
+                      choices=["usps", "hhar", "reut", "acm", "dblp", "cite"])
+    scgc.add_argument("--star", action="store_true", help="SCGC* (encoder only, IAC loss)")
+    scgc.add_argument("--seeds", type=int, default=1, help="number of seeds (0, 1, ...)")
+    scgc.add_argument("--seed", type=int, default=None, help="first seed (default 0)")
+    scgc.add_argument("--epochs", type=int, default=None, help="epochs (default: 200)")
+    scgc.add_argument("--features", default=None,
+                      help="feature file for hhar/reut (.npy or whitespace-separated .txt)")
+    scgc.add_argument("--out", default="results.json")
+    scgc.set_defaults(handler=_train_scgc)
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")

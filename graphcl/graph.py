@@ -10,6 +10,7 @@ aggregates over its incoming edges; for a scipy matrix ``A``, ``spmm`` computes
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -328,6 +329,73 @@ class SparseGraph:
             raise ValueError(f"values must have {self.num_edges} rows (one per edge), "
                              f"got {values.size(0)}")
         return values[self.input_perm]
+
+    # ------------------------------------------------------------ products
+    def to_torch_sparse(self) -> Tensor:
+        """The weighted adjacency as a ``torch.sparse_csr`` tensor (int64
+        indices; weight 1 where the graph is unweighted)."""
+        w = self.edge_weight if self.edge_weight is not None else \
+            torch.ones(self.num_edges, device=self.device)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(self.rowptr.long(), self.col.long(), w,
+                                           (self.num_rows, self.num_cols),
+                                           check_invariants=False)  # validated at build
+
+    def matmul(self, other: "SparseGraph") -> "SparseGraph":
+        r"""Sparse-sparse product :math:`A_{self} A_{other}` of the weighted
+        adjacencies (duplicates summed), as a new weighted graph.
+
+        Shapes: ``self`` is ``[n, k]``, ``other`` ``[k, m]``, the result ``[n, m]``.
+        """
+        if not isinstance(other, SparseGraph):
+            raise TypeError(f"other must be a SparseGraph, got {type(other).__name__}")
+        if self.num_cols != other.num_rows:
+            raise ValueError(f"cannot multiply a [{self.num_rows}, {self.num_cols}] graph by a "
+                             f"[{other.num_rows}, {other.num_cols}] graph")
+        if self.device != other.device:
+            raise ValueError(f"graphs are on different devices: {self.device} and {other.device}")
+        a, b = self.to_torch_sparse(), other.to_torch_sparse()
+        if a.dtype != b.dtype:
+            dtype = torch.promote_types(a.dtype, b.dtype)
+            a, b = a.to(dtype), b.to(dtype)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            prod = a @ b
+        index_dtype = self.index_dtype
+        return SparseGraph(prod.crow_indices().to(index_dtype), prod.col_indices().to(index_dtype),
+                           other.num_cols, prod.values())
+
+    def matrix_power(self, order: int, cumulative: bool = False) -> "SparseGraph":
+        r""":math:`A^r` (``cumulative=False``) or :math:`\sum_{k=1}^{r} A^k`
+        (``cumulative=True``) of a square weighted graph, by sparse products:
+        nothing is dense in N x N, but :math:`A^r` fills in as r grows."""
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+            raise ValueError(f"order must be an int >= 1, got {order!r}")
+        if self.num_rows != self.num_cols:
+            raise ValueError(f"matrix_power needs a square graph, got [{self.num_rows}, "
+                             f"{self.num_cols}]")
+        power = total = self
+        for _ in range(order - 1):
+            power = power.matmul(self)
+            if cumulative:
+                total = total.add(power)
+        return total if cumulative else power
+
+    def add(self, other: "SparseGraph") -> "SparseGraph":
+        """Element-wise sum of two weighted adjacencies of the same shape."""
+        if not isinstance(other, SparseGraph):
+            raise TypeError(f"other must be a SparseGraph, got {type(other).__name__}")
+        if (self.num_rows, self.num_cols) != (other.num_rows, other.num_cols):
+            raise ValueError(f"cannot add a [{self.num_rows}, {self.num_cols}] graph and a "
+                             f"[{other.num_rows}, {other.num_cols}] graph")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            total = (self.to_torch_sparse().to_sparse_coo()
+                     + other.to_torch_sparse().to_sparse_coo()).coalesce().to_sparse_csr()
+        index_dtype = self.index_dtype
+        return SparseGraph(total.crow_indices().to(index_dtype),
+                           total.col_indices().to(index_dtype), self.num_cols, total.values())
 
     # ----------------------------------------------------------------- device
     def to(self, device=None, index_dtype: Optional[torch.dtype] = None) -> "SparseGraph":

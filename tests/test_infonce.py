@@ -240,7 +240,7 @@ def test_gradcheck_autograd_function(kind, blocks):
         args = (None, rows, cols, mask[rows, cols])
 
     def fn(x, y):
-        return _BlockwiseInfoNCE.apply(x, y, *args, *blocks)
+        return _BlockwiseInfoNCE.apply(x, y, *args, *blocks, None)
 
     assert torch.autograd.gradcheck(fn, (a, b))
     torch.testing.assert_close(fn(a, b), dense_infonce(a, b, mask, 1.0, normalize=False))
@@ -254,6 +254,74 @@ def test_gradcheck_full_functional_with_normalisation():
     assert torch.autograd.gradcheck(
         lambda x, y: multi_positive_infonce(x, y, mask, 0.4, block_size=(4, 3), reduction="none"),
         (a, s))
+
+
+# --------------------------------------------------------------------------- #
+# A constant self-similarity (Graph-MLP / SCGC's Ncontrast)
+# --------------------------------------------------------------------------- #
+def ncontrast_loss(z, target, tau_multiplier):
+    """Graph-MLP's Ncontrast, written out densely: cosine matrix with a zeroed
+    diagonal, exp(tau * cos), -log(positives' mass / row sum) per row."""
+    norms = z.norm(dim=1, keepdim=True)
+    cos = (z @ z.t()) / (norms @ norms.t())
+    cos = cos * (1 - torch.eye(z.size(0), dtype=z.dtype))
+    e = torch.exp(tau_multiplier * cos)
+    return -torch.log((e * target).sum(1) / e.sum(1))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("block", [1, (3, 5), 64])
+def test_zero_diagonal_matches_ncontrast(layout, block):
+    g = torch.Generator().manual_seed(11)
+    z = torch.randn(13, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    target = random_mask(13, 13, 0.2, g, weighted=layout != "bool")
+    target.fill_diagonal_(0.7 if layout != "bool" else 1.0)  # self loops are positives
+    w = torch.randn(13, dtype=torch.float64, generator=g)
+    got = multi_positive_infonce(z, z, as_layout(target, layout), 1 / 0.25, block_size=block,
+                                 reduction="none", diagonal=0.0)
+    exp = ncontrast_loss(z, target, 0.25)
+    torch.testing.assert_close(got, exp)
+    torch.testing.assert_close(torch.autograd.grad((got * w).sum(), z)[0],
+                               torch.autograd.grad((exp * w).sum(), z)[0])
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_gradcheck_with_constant_diagonal(kind):
+    g = torch.Generator().manual_seed(12)
+    a = torch.randn(8, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(8, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = random_mask(8, 8, 0.3, g, weighted=True)
+    mask.fill_diagonal_(1.0)
+    if kind == "dense":
+        args = (mask, None, None, None)
+    else:
+        rows, cols = mask.nonzero(as_tuple=True)
+        args = (None, rows, cols, mask[rows, cols])
+    assert torch.autograd.gradcheck(
+        lambda x, y: _BlockwiseInfoNCE.apply(x, y, *args, 3, 5, -0.4), (a, b))
+
+
+def test_diagonal_exact_path_for_huge_losses():
+    # Positives far below the row maximum take the exact recomputation path.
+    z = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.01]], dtype=torch.float32)
+    mask = torch.tensor([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=torch.float32)
+    got = multi_positive_infonce(z, z, mask, 0.01, reduction="none", diagonal=0.0)
+    exp = ncontrast_loss(z.double(), mask.double(), 100.0)
+    torch.testing.assert_close(got.double(), exp, rtol=1e-4, atol=1e-3)
+
+
+def test_diagonal_errors():
+    z = torch.randn(4, 3)
+    mask = torch.eye(4)
+    with pytest.raises(ValueError, match="same number of rows"):
+        multi_positive_infonce(z, torch.randn(5, 3), torch.ones(4, 5), 0.5, diagonal=0.0)
+    with pytest.raises(TypeError, match="diagonal"):
+        multi_positive_infonce(z, z, mask, 0.5, diagonal="zero")
+    with pytest.raises(TypeError, match="diagonal"):
+        multi_positive_infonce(z, z, mask, 0.5, diagonal=float("nan"))
+    tau = torch.tensor(0.5, requires_grad=True)
+    with pytest.raises(ValueError, match="tau"):
+        multi_positive_infonce(z, z, mask, tau, diagonal=0.3)
 
 
 # --------------------------------------------------------------------------- #

@@ -1,8 +1,11 @@
 """Neural-network blocks on graphcl's sparse ops."""
 from graphcl.nn.gcn_propagation import GCNPropagation
 from graphcl.nn.infonce import MultiPositiveInfoNCE, multi_positive_infonce
+from graphcl.nn.neighbour_contrast import NeighbourContrast, neighbour_contrast
 from graphcl.nn.node_attention import NodeAttentionAggregation
 from graphcl.nn.semantic_attention import SemanticAttention
+from graphcl.nn.student_t import StudentTAssignment, target_distribution
 
 __all__ = ["GCNPropagation", "NodeAttentionAggregation", "SemanticAttention",
-           "MultiPositiveInfoNCE", "multi_positive_infonce"]
+           "MultiPositiveInfoNCE", "multi_positive_infonce", "NeighbourContrast",
+           "neighbour_contrast", "StudentTAssignment", "target_distribution"]

@@ -180,13 +180,30 @@ def _pair_scores(a: Tensor, b: Tensor, rows: Tensor, cols: Tensor):
         yield p0, p1, (a.index_select(0, r) * b.index_select(0, c)).sum(1)
 
 
-def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives) -> Tensor:
+def _set_diagonal(tile: Tensor, r0: int, c0: int, diag: Optional[float]) -> None:
+    """Overwrites the entries (i, i) of a tile whose top-left corner is the
+    global entry (r0, c0): they lie on the tile's diagonal r0 - c0."""
+    if diag is not None:
+        tile.diagonal(r0 - c0).fill_(diag)
+
+
+def _set_gathered_diagonal(tile: Tensor, rows: Tensor, c0: int, c1: int,
+                           diag: Optional[float]) -> None:
+    """Same for a tile of gathered anchor rows (``rows``) x columns [c0, c1)."""
+    if diag is not None:
+        inside = ((rows >= c0) & (rows < c1)).nonzero().flatten()
+        tile[inside, rows[inside] - c0] = diag
+
+
+def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives, diag: Optional[float]) -> Tensor:
     """log sum_j P_ij exp(s_ij) from the positive pairs only, O(nnz * d)."""
     n = a.size(0)
     acc = _acc_dtype(a.dtype)
     v = torch.empty(pos.rows.numel(), dtype=acc, device=a.device)  # s_ij + log P_ij
     for p0, p1, s in _pair_scores(a, b, pos.rows, pos.cols):
         v[p0:p1] = s
+    if diag is not None:
+        v.masked_fill_(pos.rows == pos.cols, diag)
     v.add_(pos.vals.to(acc).log())
     row_max = torch.full((n,), -math.inf, dtype=acc, device=a.device)
     row_max.scatter_reduce_(0, pos.rows, v, reduce="amax", include_self=True)
@@ -195,7 +212,8 @@ def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives) -> Tensor:
     return row_max + sums.log()
 
 
-def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int):
+def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
+                   diag: Optional[float] = None):
     """Returns (lse_all [N], lse_pos [N]) in the accumulation dtype.
 
     Row block x column block tiles; per tile one GEMM, then an online
@@ -218,6 +236,7 @@ def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int):
         for c0, c1 in _blocks(m, bc):
             s = buf[: r1 - r0, : c1 - c0]
             torch.mm(a_r, b[c0:c1].t(), out=s)
+            _set_diagonal(s, r0, c0, diag)
             new_max = torch.maximum(run_max, s.amax(1))
             scale = (run_max - new_max).exp().to(acc)  # exp(-inf) = 0 on the first tile
             run_max = new_max
@@ -233,21 +252,23 @@ def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int):
             # positive sum too small for the shared shift: recompute exactly below
             lse_pos[r0:r1].masked_fill_(pos_sum < math.exp(_half_log_tiny(dtype)), math.nan)
     if pos.is_sparse:
-        return lse, _sparse_log_pos(a, b, pos)
+        return lse, _sparse_log_pos(a, b, pos, diag)
     bad = lse_pos.isnan().nonzero().flatten()
     for k0, k1 in _blocks(bad.numel(), br):
         rows = bad[k0:k1]
         a_k = a.index_select(0, rows)
         out = torch.full((rows.numel(),), -math.inf, dtype=acc, device=a.device)
         for c0, c1 in _blocks(m, bc):
-            t = torch.mm(a_k, b[c0:c1].t()).add_(pos.log_block(rows, c0, c1, dtype))
+            t = torch.mm(a_k, b[c0:c1].t())
+            _set_gathered_diagonal(t, rows, c0, c1, diag)
+            t.add_(pos.log_block(rows, c0, c1, dtype))
             out = torch.logaddexp(out, torch.logsumexp(t, 1).to(acc))
         lse_pos[rows] = out
     return lse, lse_pos
 
 
 def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tensor, w: Tensor,
-              br: int, bc: int, need_a: bool, need_b: bool):
+              br: int, bc: int, need_a: bool, need_b: bool, diag: Optional[float] = None):
     """dL/ds_ij = w_i (exp(s_ij - lse_i) - P_ij exp(s_ij - lse_pos_i)), recomputing
     s tile by tile; grad_a = G b, grad_b = G^T a."""
     n, m = a.size(0), b.size(0)
@@ -279,6 +300,7 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
                 t = pbuf[: r1 - r0, : c1 - c0]
                 pos.masked_into(t, e, r0, r1, c0, c1)
                 e.addcmul_(t, neg_ratio[r0:r1].unsqueeze(1))  # - P * positives' softmax
+            _set_diagonal(e, r0, c0, None if diag is None else 0.0)  # a constant: no gradient
             if need_a:
                 ga_r.addmm_(e, b[c0:c1])
             if need_b:
@@ -293,6 +315,8 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
             # P_ij exp(s_ij - lse_pos_i) = exp(s_ij + log P_ij - lse_pos_i) <= 1
             q = (s.to(acc) + pos.vals[p0:p1].to(acc).log() - lse_pos[r]).exp_()
             g = q.to(dtype).mul_(w_c[r]).neg_()
+            if diag is not None:
+                g.masked_fill_(r == c, 0.0)
             if need_a:
                 grad_a.index_add_(0, r, g.unsqueeze(1) * b.index_select(0, c))
             if need_b:
@@ -309,6 +333,7 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
         for c0, c1 in _blocks(m, bc):
             q = torch.addmm(bias, a_k, b[c0:c1].t()).add_(pos.log_block(rows, c0, c1, dtype)).exp_()
             q.mul_(wk).neg_()
+            _set_gathered_diagonal(q, rows, c0, c1, None if diag is None else 0.0)
             if need_a:
                 ga_k.addmm_(q, b[c0:c1])
             if need_b:
@@ -324,11 +349,12 @@ class _BlockwiseInfoNCE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, pos_dense: Optional[Tensor], rows: Optional[Tensor],
-                cols: Optional[Tensor], vals: Optional[Tensor], br: int, bc: int) -> Tensor:
+                cols: Optional[Tensor], vals: Optional[Tensor], br: int, bc: int,
+                diag: Optional[float]) -> Tensor:
         pos = _Positives(pos_dense, rows, cols, vals)
-        lse, lse_pos = _forward_stats(a, b, pos, br, bc)
+        lse, lse_pos = _forward_stats(a, b, pos, br, bc, diag)
         ctx.save_for_backward(a, b, lse, lse_pos, pos_dense, rows, cols, vals)
-        ctx.blocks = (br, bc)
+        ctx.blocks, ctx.diag = (br, bc), diag
         return (lse - lse_pos).to(a.dtype)
 
     @staticmethod
@@ -336,10 +362,10 @@ class _BlockwiseInfoNCE(torch.autograd.Function):
         a, b, lse, lse_pos, pos_dense, rows, cols, vals = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_a or need_b):
-            return (None,) * 8
+            return (None,) * 9
         grad_a, grad_b = _backward(a, b, _Positives(pos_dense, rows, cols, vals), lse, lse_pos,
-                                   grad_out.contiguous(), *ctx.blocks, need_a, need_b)
-        return grad_a, grad_b, None, None, None, None, None, None
+                                   grad_out.contiguous(), *ctx.blocks, need_a, need_b, ctx.diag)
+        return grad_a, grad_b, None, None, None, None, None, None, None
 
 
 # --------------------------------------------------------------------------- #
@@ -396,10 +422,29 @@ def _check_embeddings(anchor: Tensor, sample: Tensor) -> None:
             raise ValueError(f"{name} contains NaN or Inf")
 
 
+def _check_diagonal(diagonal, tau, n: int, m: int) -> Optional[float]:
+    """The constant score that replaces s_ii, or None."""
+    if diagonal is None:
+        return None
+    if not isinstance(diagonal, numbers.Real) or isinstance(diagonal, bool) \
+            or not math.isfinite(float(diagonal)):
+        raise TypeError(f"diagonal must be None or a finite number, got {diagonal!r}")
+    if n != m:
+        raise ValueError(f"diagonal replaces sim(z_i, z_i), so anchor and sample need the same "
+                         f"number of rows, got {n} and {m}")
+    if isinstance(tau, Tensor):
+        if tau.requires_grad and float(diagonal) != 0.0:
+            raise ValueError("a non-zero diagonal with a tau that requires grad is not supported "
+                             "(the replaced score diagonal / tau would need a gradient for tau)")
+        tau = float(tau.detach())
+    return float(diagonal) / float(tau)
+
+
 def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor,
                            tau: Union[float, Tensor], *, normalize: bool = True,
                            block_size: BlockSize = DEFAULT_BLOCK_SIZE,
-                           reduction: str = "mean") -> Tensor:
+                           reduction: str = "mean",
+                           diagonal: Optional[float] = None) -> Tensor:
     r"""Multi-positive InfoNCE, computed blockwise; see
     :class:`MultiPositiveInfoNCE` for the formula, arguments and shapes."""
     _check_embeddings(anchor, sample)
@@ -409,6 +454,7 @@ def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor,
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     n, m = anchor.size(0), sample.size(0)
     pos = _prepare_mask(pos_mask, n, m, anchor.device)
+    diag_score = _check_diagonal(diagonal, tau, n, m)
 
     dtype, same = anchor.dtype, sample is anchor
     if dtype not in (torch.float32, torch.float64):  # half/bfloat16: compute in float32
@@ -423,7 +469,7 @@ def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor,
         a, b = anchor, sample
     a = a / tau
     losses = _BlockwiseInfoNCE.apply(a.contiguous(), b.contiguous(), pos.dense, pos.rows,
-                                     pos.cols, pos.vals, br, bc)
+                                     pos.cols, pos.vals, br, bc, diag_score)
     if reduction == "mean":
         losses = losses.mean()
     elif reduction == "sum":
@@ -469,6 +515,12 @@ class MultiPositiveInfoNCE(nn.Module):
             inputs) instead of raw dot products. (default: :obj:`True`)
         reduction (str, optional): ``'mean'``, ``'sum'`` or ``'none'``
             (per-anchor losses). (default: :obj:`'mean'`)
+        diagonal (float, optional): if given, the similarity of each node
+            with itself, :math:`\mathrm{sim}(z^{(1)}_i, z^{(2)}_i)` (anchor and
+            sample are the same set of nodes, :math:`N = M`), is replaced by
+            this constant before dividing by :math:`\tau`, in the denominator
+            and in the positives; no gradient flows through it. Graph-MLP and
+            SCGC use ``0``. (default: :obj:`None`)
 
     Shapes:
         - **input:**
@@ -485,7 +537,8 @@ class MultiPositiveInfoNCE(nn.Module):
     """
 
     def __init__(self, tau: Union[float, Tensor], block_size: BlockSize = DEFAULT_BLOCK_SIZE,
-                 normalize: bool = True, reduction: str = "mean"):
+                 normalize: bool = True, reduction: str = "mean",
+                 diagonal: Optional[float] = None):
         super().__init__()
         _check_tau(tau)
         _check_block_size(block_size)
@@ -493,10 +546,12 @@ class MultiPositiveInfoNCE(nn.Module):
             raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
         self.tau, self.block_size = tau, block_size
         self.normalize, self.reduction = normalize, reduction
+        self.diagonal = diagonal
 
     def forward(self, anchor: Tensor, sample: Tensor, pos_mask: Tensor) -> Tensor:
         return multi_positive_infonce(anchor, sample, pos_mask, self.tau, normalize=self.normalize,
-                                      block_size=self.block_size, reduction=self.reduction)
+                                      block_size=self.block_size, reduction=self.reduction,
+                                      diagonal=self.diagonal)
 
     def extra_repr(self) -> str:
         tau = self.tau

@@ -1,0 +1,247 @@
+"""SCGC / SCGC*: building blocks against dense formulas written out here, and
+short real-data runs."""
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+from torch_geometric.data import Data
+
+from graphcl.graph import SparseGraph
+from graphcl.methods.scgc import (PAPER_CONFIGS, SCGC, SCGCConfig, SDCNAutoencoder, paper_config,
+                                  pretrain_autoencoder, results_table, structure_target,
+                                  train_scgc)
+from graphcl.nn import NeighbourContrast, StudentTAssignment, neighbour_contrast, target_distribution
+
+pytestmark = [pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta state")]
+
+
+def random_symmetric_graph(n, p, g):
+    upper = torch.triu((torch.rand(n, n, generator=g) < p).float(), 1)
+    dense = upper + upper.t()
+    return dense, dense.nonzero().t()
+
+
+def dense_a_hat(dense):
+    a = dense + torch.eye(dense.size(0), dtype=dense.dtype)
+    return a / a.sum(1, keepdim=True)
+
+
+def dense_ncontrast(z, target, tau):
+    """Graph-MLP's Ncontrast, dense, including the +1e-8."""
+    norms = z.norm(dim=1, keepdim=True)
+    cos = (z @ z.t()) / (norms @ norms.t()) * (1 - torch.eye(z.size(0), dtype=z.dtype))
+    e = torch.exp(tau * cos)
+    return -torch.log((e * target).sum(1) / e.sum(1) + 1e-8).mean()
+
+
+# --------------------------------------------------------------------------- #
+# Graph powers
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("order", [1, 2, 4])
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_structure_target_matches_dense_powers(order, cumulative):
+    g = torch.Generator().manual_seed(order)
+    dense, edge_index = random_symmetric_graph(30, 0.08, g)
+    dense[3] = 0  # an isolated node keeps only its self loop
+    dense[:, 3] = 0
+    edge_index = dense.nonzero().t()
+    graph = SparseGraph.from_edge_index(edge_index, num_nodes=30)
+    got = structure_target(graph, order, cumulative).to_dense()
+    a = dense_a_hat(dense)
+    power, expected = a, a.clone()
+    for _ in range(order - 1):
+        power = power @ a
+        expected = expected + power if cumulative else power
+    torch.testing.assert_close(got, expected)
+    assert got.layout == torch.strided  # to_dense() of the sparse target
+    assert structure_target(graph, order, cumulative).layout == torch.sparse_csr
+
+
+def test_matmul_add_and_errors():
+    g = torch.Generator().manual_seed(0)
+    a = SparseGraph.from_edge_index(torch.randint(0, 5, (2, 12), generator=g), num_nodes=5)
+    b = SparseGraph.from_edge_index(torch.randint(0, 5, (2, 9), generator=g), num_nodes=5)
+    torch.testing.assert_close(a.matmul(b).to_dense(), a.to_dense() @ b.to_dense())
+    torch.testing.assert_close(a.add(b).to_dense(), a.to_dense() + b.to_dense())
+    with pytest.raises(ValueError, match="order"):
+        a.matrix_power(0)
+    with pytest.raises(TypeError, match="SparseGraph"):
+        a.matmul(torch.eye(5))
+    bip = SparseGraph.from_edge_index(torch.tensor([[0, 1], [0, 2]]), num_src_nodes=2,
+                                      num_dst_nodes=3)
+    with pytest.raises(ValueError, match="square"):
+        bip.matrix_power(2)
+    with pytest.raises(ValueError, match="cannot multiply"):
+        bip.matmul(bip)
+
+
+# --------------------------------------------------------------------------- #
+# Losses and assignment
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("tau", [0.25, 1.0, 2.25])
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_neighbour_contrast_matches_graph_mlp_formula(tau, cumulative):
+    g = torch.Generator().manual_seed(3)
+    dense, edge_index = random_symmetric_graph(40, 0.1, g)
+    graph = SparseGraph.from_edge_index(edge_index, num_nodes=40).to(index_dtype=torch.int64)
+    target = structure_target(graph.normalized("none"), 2, cumulative)
+    target = torch.sparse_csr_tensor(target.crow_indices(), target.col_indices(),
+                                     target.values().double(), target.shape)
+    z = torch.randn(40, 10, generator=g, dtype=torch.float64, requires_grad=True)
+    got = neighbour_contrast(z, target, tau, block_size=16)
+    exp = dense_ncontrast(z, target.to_dense(), tau)
+    torch.testing.assert_close(got, exp)
+    torch.testing.assert_close(torch.autograd.grad(got, z)[0], torch.autograd.grad(exp, z)[0])
+    assert torch.autograd.gradcheck(lambda v: NeighbourContrast(tau, block_size=(7, 9))(v, target),
+                                    (z,))
+
+
+def test_neighbour_contrast_errors():
+    z = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="tau"):
+        neighbour_contrast(z, torch.eye(4), 0.0)
+    with pytest.raises(ValueError, match="positive"):
+        neighbour_contrast(z, torch.zeros(4, 4), 1.0)
+    with pytest.raises(ValueError, match="pos_mask"):
+        neighbour_contrast(z, torch.eye(5), 1.0)
+
+
+def test_student_t_and_target_distribution_formulas():
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(25, 6, generator=g, dtype=torch.float64)
+    assign = StudentTAssignment(4, 6, v=1.0).double()
+    centers = torch.randn(4, 6, generator=g, dtype=torch.float64)
+    assign.set_centers(centers)
+    q = assign(z)
+    kernel = 1.0 / (1.0 + ((z[:, None, :] - centers[None]) ** 2).sum(-1))
+    torch.testing.assert_close(q, kernel / kernel.sum(1, keepdim=True))
+    p = target_distribution(q)
+    weight = q ** 2 / q.sum(0)
+    torch.testing.assert_close(p, weight / weight.sum(1, keepdim=True))
+    # v != 1 uses the exponent -(v+1)/2
+    assign2 = StudentTAssignment(4, 6, v=3.0).double()
+    assign2.set_centers(centers)
+    kernel2 = (1.0 + ((z[:, None, :] - centers[None]) ** 2).sum(-1) / 3.0) ** -2.0
+    torch.testing.assert_close(assign2(z), kernel2 / kernel2.sum(1, keepdim=True))
+    with pytest.raises(ValueError, match="centers"):
+        assign.set_centers(torch.zeros(3, 6))
+    with pytest.raises(ValueError, match="z must"):
+        assign(torch.zeros(5, 7))
+
+
+def test_scgc_loss_terms_match_reference_formula():
+    g = torch.Generator().manual_seed(5)
+    dense, edge_index = random_symmetric_graph(20, 0.15, g)
+    x = torch.rand(20, 8, generator=g)
+    target = structure_target(SparseGraph.from_edge_index(edge_index, num_nodes=20), 2, False)
+    for star in (False, True):
+        torch.manual_seed(0)
+        model = SCGC(SDCNAutoencoder(8, (16, 16, 32), 4), 3, star=star, alpha=0.7, beta=0.2,
+                     tau=0.5)
+        z, q, x_hat = model(x)
+        p = target_distribution(q.detach())
+        terms = model.loss(x, z, q, p, x_hat, target)
+        kl = (p * (p.log() - q.log())).sum() / 20
+        expected = 0.2 * kl + 0.7 * dense_ncontrast(z, target.to_dense(), 0.5)
+        if not star:
+            expected = expected + ((x_hat - x) ** 2).mean()
+        torch.testing.assert_close(terms["total"], expected, rtol=1e-5, atol=1e-6)
+        assert (x_hat is None) == star
+
+
+# --------------------------------------------------------------------------- #
+# Autoencoder
+# --------------------------------------------------------------------------- #
+def test_autoencoder_parameter_counts_match_the_paper():
+    ae = SDCNAutoencoder(256)  # USPS
+    assert sum(p.numel() for p in ae.encoder.parameters()) == 1_401_010
+    assert sum(p.numel() for p in ae.decoder.parameters()) == 1_401_256
+    z, x_hat = ae(torch.zeros(3, 256))
+    assert z.shape == (3, 10) and x_hat.shape == (3, 256)
+
+
+def test_pretraining_is_seeded_cached_and_lowers_the_error(tmp_path):
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(300, 12, generator=g)
+    kwargs = dict(hidden=(32, 32, 64), n_z=4, epochs=15, batch_size=64, progress=False)
+    untrained = F.mse_loss(SDCNAutoencoder(12, (32, 32, 64), 4)(x)[1], x)
+    a = pretrain_autoencoder(x, seed=1, cache_dir=tmp_path, **kwargs)
+    assert len(list(tmp_path.glob("ae-*.pt"))) == 1
+    with torch.no_grad():
+        assert F.mse_loss(a(x)[1], x) < 0.5 * untrained
+    b = pretrain_autoencoder(x, seed=1, cache_dir=tmp_path, **kwargs)  # from the cache
+    c = pretrain_autoencoder(x, seed=1, **kwargs)                       # retrained, same seed
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        torch.testing.assert_close(pa, pb)
+        torch.testing.assert_close(pa, pc)
+    pretrain_autoencoder(x, seed=2, cache_dir=tmp_path, **kwargs)
+    pretrain_autoencoder(x + 1, seed=1, cache_dir=tmp_path, **kwargs)
+    assert len(list(tmp_path.glob("ae-*.pt"))) == 3  # seed and data are in the key
+    with pytest.raises(ValueError, match="NaN"):
+        pretrain_autoencoder(torch.full((4, 3), float("nan")), seed=0, **kwargs)
+
+
+# --------------------------------------------------------------------------- #
+# Training on synthetic data
+# --------------------------------------------------------------------------- #
+def blobs(n_per=60, k=3, d=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = 3 * torch.randn(k, d, generator=g)
+    y = torch.arange(k).repeat_interleave(n_per)
+    x = centers[y] + torch.randn(k * n_per, d, generator=g)
+    # kNN-like graph: each node linked to 3 random same-class nodes
+    src = torch.arange(k * n_per).repeat_interleave(3)
+    dst = (y.repeat_interleave(3) * n_per + torch.randint(0, n_per, (3 * k * n_per,),
+                                                          generator=g))
+    keep = src != dst
+    ei = torch.stack([src[keep], dst[keep]])
+    ei = torch.cat([ei, ei.flip(0)], 1).unique(dim=1)
+    return Data(x=x, y=y, edge_index=ei, name="blobs")
+
+
+@pytest.mark.parametrize("star", [False, True])
+def test_train_scgc_on_blobs_records_both_protocols(star, tmp_path):
+    data = blobs()
+    cfg = SCGCConfig("blobs", star, alpha=1.0, beta=0.1, order=2, tau=0.5, lr=1e-3,
+                     hidden=(32, 32, 64), n_z=4, ae_epochs=30, ae_batch_size=32, kmeans_n_init=3)
+    run = train_scgc(data, cfg, seed=0, epochs=8, cache_dir=tmp_path, progress=False)
+    assert len(run.trace) == 9 and len(run.loss_history) == 8
+    for m in ("acc", "nmi", "ari", "f1"):
+        assert run.paper[m] == max(t[m] for t in run.trace[:8])
+        assert run.honest[m] == run.trace[-1][m]
+    assert run.honest["acc"] > 0.9  # well-separated blobs: K-means on the AE code finds them
+    assert run.predictions.shape == (180,) and run.embeddings.shape == (180, 4)
+
+
+def test_train_scgc_rejects_bad_data():
+    data = blobs()
+    cfg = SCGCConfig("blobs", True, 1.0, 0.1, 1, 0.5, 1e-3, hidden=(8, 8, 8), n_z=2)
+    bad = data.clone()
+    bad.x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        train_scgc(bad, cfg, seed=0, epochs=1, progress=False)
+    bad = data.clone()
+    bad.y = bad.y[:-1]
+    with pytest.raises(ValueError, match="data.y"):
+        train_scgc(bad, cfg, seed=0, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        train_scgc(data, cfg, seed=0, epochs=0, progress=False)
+
+
+def test_paper_configs():
+    assert paper_config("usps", star=True).alpha == 4.0 and paper_config("usps", True).tau == 0.25
+    assert paper_config("cite").lr == 1e-4 and paper_config("usps").knn_k == 3
+    assert paper_config("hhar", True).order == 3 and paper_config("hhar").knn_k == 5
+    assert len(PAPER_CONFIGS) == 12
+    with pytest.raises(ValueError, match="no SCGC config"):
+        paper_config("cora")
+    with pytest.raises(ValueError, match="unknown SCGC options"):
+        paper_config("acm").with_overrides(gamma=1)
+
+
+def test_results_table_lists_both_protocols():
+    metrics = {p: {m: {"mean": 0.5, "std": 0.01} for m in ("acc", "nmi", "ari", "f1")}
+               for p in ("paper", "honest")}
+    text = results_table({"method": "scgc_star", "dataset": "usps", "seeds": [0, 1],
+                          "metrics": metrics, "seconds_per_epoch": 1.0})
+    assert "paper protocol" in text and "honest" in text and "84.89" in text and "78.08" in text
