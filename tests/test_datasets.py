@@ -32,23 +32,45 @@ from graphcl.datasets import (
 from graphcl.datasets import _files
 from graphcl.datasets.heco import HECO_COMMIT
 from graphcl.datasets.planetoid import PLANETOID_COMMIT, PLANETOID_FILES
+from graphcl.datasets.sdcn import SDCN_COMMIT
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "datasets"
 ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
 HECO_URL_PREFIX = f"https://raw.githubusercontent.com/liun-online/HeCo/{HECO_COMMIT}/data/"
+SDCN_URL_PREFIX = f"https://raw.githubusercontent.com/bdy9527/SDCN/{SDCN_COMMIT}/"
+# The two SDCN feature files that come from other repositories (SOURCES.md of the mirror).
+SDCN_OTHER_URLS = {
+    "sdcn/usps/usps.h5": "https://raw.githubusercontent.com/niuers/Learning-From-Data-A-Short-Course/"
+                         "879a698b960e5867f7c2b11f8938fa89c3d21839/data/usps.h5",
+    "sdcn/acm/ACM3025.mat": "https://raw.githubusercontent.com/googlebaba/WWW2020-O2MAC/"
+                            "f663628eddd253c23c5c60f5a098c1ad38e92e6d/data/ACM3025.mat",
+}
 # What each family's card must say about its licence.
-LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",)}
+LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
+                "sdcn": ("Apache-2.0",)}
 
 
 def _family(name: str) -> str:
-    return "heco" if name.startswith("heco_") else "planetoid"
+    for family in ("heco", "sdcn"):
+        if name.startswith(family + "_"):
+            return family
+    return "planetoid"
 
 
 def _original_url(name: str, rel: str) -> str:
-    """Every registered file's URL is its upstream path at the pinned commit."""
-    if _family(name) == "heco":
+    """Every registered file's URL is its upstream path at the pinned commit.
+
+    The SDCN tables also list the HeCo / Planetoid files they read, so the
+    URL follows the file's folder, not the dataset family.
+    """
+    if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
+    if rel.startswith("sdcn/"):
+        if rel in SDCN_OTHER_URLS:
+            return SDCN_OTHER_URLS[rel]
+        folder = "graph" if rel.endswith("_graph.txt") else "data"
+        return f"{SDCN_URL_PREFIX}{folder}/{Path(rel).name}"
     return ORIGINAL_URL_PREFIX + Path(rel).name
 
 CITESEER_MISSING_TEST_IDS = [2407, 2489, 2553, 2682, 2781, 2953, 3042, 3063, 3212, 3214, 3250, 3292,

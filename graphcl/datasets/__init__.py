@@ -18,13 +18,15 @@ from graphcl.datasets._files import (
 from graphcl.datasets.planetoid import PLANETOID_FILES, load_planetoid
 from graphcl.datasets.heco import HECO_FILES, HeCoDataset, MissingChecksumError, load_heco
 from graphcl.datasets.positives import is_valid_topt_selection, topt_positives
+from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, load_sdcn
 
 #: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
 #: Each entry must have a card ``datasets/<name>.md`` with the same table.
-DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES}
+DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES}
 
 __all__ = [
     "ChecksumError", "DownloadError", "DATASET_FILES", "data_root", "mirror_root",
     "fetch_file", "fetch_all", "read_verified_bytes", "load_planetoid",
     "HECO_FILES", "HeCoDataset", "MissingChecksumError", "load_heco", "is_valid_topt_selection", "topt_positives",
+    "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError", "load_sdcn",
 ]
