@@ -38,6 +38,7 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
         run = train_scgc(data, config, seed=seed, epochs=epochs, cache_dir=cache_dir,
                          progress=progress)
         per_seed.append({"seed": seed, "paper": run.paper, "honest": run.honest,
+                         "kmeans_init": run.trace[0],
                          "pretrain_seconds": run.pretrain_seconds,
                          "train_seconds": run.train_seconds, "epochs": run.epochs,
                          "seconds_per_epoch": run.seconds_per_epoch})
