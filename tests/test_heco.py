@@ -133,3 +133,26 @@ def test_cli_writes_results(tmp_path):
         assert set(metrics) == {"macro_f1", "micro_f1", "auc", "nmi", "ari"}
         assert all(set(v) == {"mean", "std"} for v in metrics.values())
     assert (tmp_path / "results.embeddings.pt").is_file()
+
+
+def test_hard_negative_loss_matches_dense_formula():
+    """With hard negatives each direction's loss is
+    logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i, written out densely here."""
+    from graphcl.methods.heco.model import mixed_hard_negatives
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(12, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(12, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    pos = ((torch.rand(12, 12, generator=g) < 0.2) | torch.eye(12, dtype=torch.bool)).double()
+    cfg = paper_config("acm").with_overrides(hard_negatives=3, tau=0.7)
+    model = HeCo([12, None, None], [12, 4, 4], 1, cfg)
+    got = model._contrast(a, b, pos.to_sparse(), torch.Generator().manual_seed(9))
+    sim = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).t()
+    sim = sim / 0.7
+    lse_all = torch.logsumexp(sim, 1)
+    lse_pos = torch.logsumexp(sim + pos.log(), 1)
+    lse_mix = mixed_hard_negatives(a, b, pos.to_sparse(), 0.7, 3, cfg.hard_negative_mix,
+                                   torch.Generator().manual_seed(9))
+    expected = (torch.logaddexp(lse_all, lse_mix) - lse_pos).mean()
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(torch.autograd.grad(got, (a, b)),
+                               torch.autograd.grad(expected, (a, b)))

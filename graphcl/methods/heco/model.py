@@ -199,8 +199,9 @@ class HeCo(nn.Module):
             return per_row.mean()
         # loss_i = LSE_all_i - LSE_pos_i; adding the synthetic negatives to the
         # denominator turns it into logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i
-        # = loss_i + softplus(LSE_mix_i - LSE_all_i).
-        lse_all = _row_logsumexp(anchor, sample, cfg.tau, cfg.loss_block_size)
+        # = loss_i + softplus(LSE_mix_i - LSE_all_i). LSE_all_i = loss_i + LSE_pos_i
+        # needs only the positive pairs, so no second N x M pass is made.
+        lse_all = per_row + _positive_logsumexp(anchor, sample, positives, cfg.tau)
         lse_mix = mixed_hard_negatives(anchor, sample, positives, cfg.tau, cfg.hard_negatives,
                                        cfg.hard_negative_mix, generator, cfg.loss_block_size)
         return (per_row + F.softplus(lse_mix - lse_all)).mean()
@@ -215,8 +216,16 @@ class HeCo(nn.Module):
         return z.detach()
 
 
-def _row_logsumexp(anchor: Tensor, sample: Tensor, tau: float, block_size: int) -> Tensor:
-    """log sum_j exp(cos(anchor_i, sample_j) / tau), computed over row blocks."""
+def _positive_logsumexp(anchor: Tensor, sample: Tensor, positives: Tensor, tau: float) -> Tensor:
+    """log sum_j P_ij exp(cos(anchor_i, sample_j) / tau) from the positive
+    pairs only (O(nnz * d)); differentiable. Every row needs a positive."""
     a, s = F.normalize(anchor, dim=1), F.normalize(sample, dim=1)
-    return torch.cat([torch.logsumexp(a[i:i + block_size] @ s.t() / tau, dim=1)
-                      for i in range(0, a.size(0), block_size)])
+    pos = positives.coalesce() if positives.is_sparse else positives.to_sparse().coalesce()
+    (rows, cols), weights = pos.indices(), pos.values()
+    keep = weights > 0
+    rows, cols, weights = rows[keep], cols[keep], weights[keep]
+    scores = (a[rows] * s[cols]).sum(1) / tau + weights.to(a.dtype).log()
+    shift = torch.full((a.size(0),), float("-inf"), dtype=a.dtype, device=a.device)
+    shift = shift.scatter_reduce(0, rows, scores.detach(), reduce="amax")  # only a shift
+    total = torch.zeros_like(shift).index_add(0, rows, (scores - shift[rows]).exp())
+    return total.log() + shift
