@@ -16,17 +16,19 @@ import time
 from pathlib import Path
 
 
-def one_dataset(dataset: str, seeds: int, out_dir: Path) -> dict:
+def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict) -> dict:
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
-    cfg = paper_config(dataset)
+    cfg = paper_config(dataset).with_overrides(**overrides)
     start = time.perf_counter()
-    results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), progress=False)
+    results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
+                       progress=False)
     results["wall_seconds"] = time.perf_counter() - start
     results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     per_seed = results["per_seed"]
     epochs = sum(s["epochs"] for s in per_seed)
     results["seconds_per_epoch"] = sum(s["train_seconds"] for s in per_seed) / epochs
-    write_results(results, out_dir / f"{dataset}.json")
+    suffix = "".join(f"_{k}{v}" for k, v in sorted(overrides.items()))
+    write_results(results, out_dir / f"{dataset}{suffix}.json")
     print(results_table(results))
     print(f"{dataset}: {results['seconds_per_epoch']:.3f} s/epoch, mean training "
           f"{sum(s['train_seconds'] for s in per_seed) / len(per_seed):.1f} s/seed, mean evaluation "
@@ -40,16 +42,27 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=["acm", "dblp", "aminer"])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", default="benchmarks/results/heco")
+    parser.add_argument("--hard-negatives", type=int, default=0,
+                        help="our HeCo_MU-style option: mix each anchor's k hardest negatives")
+    parser.add_argument("--metapath-normalization", choices=["sym", "row"], default="sym",
+                        help="'sym' is the reference; 'row' is a variant to compare")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    overrides = {}
+    if args.hard_negatives:
+        overrides["hard_negatives"] = args.hard_negatives
+    if args.metapath_normalization != "sym":
+        overrides["metapath_normalization"] = args.metapath_normalization
     if args.worker:
-        one_dataset(args.datasets[0], args.seeds, out_dir)
+        one_dataset(args.datasets[0], args.seeds, out_dir, overrides)
         return
     for dataset in args.datasets:
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
-                        "--seeds", str(args.seeds), "--out", str(out_dir)], check=True)
+                        "--seeds", str(args.seeds), "--out", str(out_dir),
+                        "--hard-negatives", str(args.hard_negatives),
+                        "--metapath-normalization", args.metapath_normalization], check=True)
 
 
 if __name__ == "__main__":
