@@ -39,6 +39,7 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
                          progress=progress)
         per_seed.append({"seed": seed, "paper": run.paper, "honest": run.honest,
                          "kmeans_init": run.trace[0],
+                         "acc_by_epoch": [t["acc"] for t in run.trace],
                          "pretrain_seconds": run.pretrain_seconds,
                          "train_seconds": run.train_seconds, "epochs": run.epochs,
                          "seconds_per_epoch": run.seconds_per_epoch})
