@@ -17,18 +17,29 @@ from pathlib import Path
 
 
 def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict) -> dict:
+    import torch
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
     cfg = paper_config(dataset).with_overrides(**overrides)
     start = time.perf_counter()
-    results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
-                       progress=False)
-    results["wall_seconds"] = time.perf_counter() - start
-    results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    per_seed = results["per_seed"]
-    epochs = sum(s["epochs"] for s in per_seed)
-    results["seconds_per_epoch"] = sum(s["train_seconds"] for s in per_seed) / epochs
     suffix = "".join(f"_{k}{v}" for k, v in sorted(overrides.items()))
-    write_results(results, out_dir / f"{dataset}{suffix}.json")
+    path = out_dir / f"{dataset}{suffix}.json"
+
+    def save(results, report=True):  # after every seed: a stopped run keeps what it finished
+        results["wall_seconds"] = time.perf_counter() - start
+        results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        results["torch_threads"] = torch.get_num_threads()
+        per_seed = results["per_seed"]
+        results["seconds_per_epoch"] = (sum(s["train_seconds"] for s in per_seed)
+                                        / sum(s["epochs"] for s in per_seed))
+        write_results(results, path)
+        if report:
+            print(f"{dataset}: seed {per_seed[-1]['seed']} done ({per_seed[-1]['epochs']} epochs, "
+              f"{per_seed[-1]['train_seconds']:.0f} s) -> {path}", flush=True)
+
+    results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
+                       progress=False, on_seed=save)
+    save(results, report=False)
+    per_seed = results["per_seed"]
     print(results_table(results))
     print(f"{dataset}: {results['seconds_per_epoch']:.3f} s/epoch, mean training "
           f"{sum(s['train_seconds'] for s in per_seed) / len(per_seed):.1f} s/seed, mean evaluation "

@@ -25,12 +25,17 @@ def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threa
         torch.set_num_threads(threads)
     from graphcl.methods.scgc import results_table, run_scgc, write_results
     start = time.perf_counter()
+    path = out_dir / f"{model}_{dataset}.json"
+
+    def save(results):  # after every seed: a stopped run keeps what it finished
+        results["wall_seconds"] = time.perf_counter() - start
+        results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        results["torch_threads"] = torch.get_num_threads()
+        write_results(results, path)
+
     results = run_scgc(dataset, list(range(seeds)), star=model == "scgc_star",
-                       features=features, progress=False)
-    results["wall_seconds"] = time.perf_counter() - start
-    results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    results["torch_threads"] = torch.get_num_threads()
-    write_results(results, out_dir / f"{model}_{dataset}.json")
+                       features=features, progress=False, on_seed=save)
+    save(results)
     print(results_table(results))
     per_seed = results["per_seed"]
     print(f"{model} {dataset}: {results['seconds_per_epoch']:.3f} s/epoch "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -22,13 +22,16 @@ METRICS = ("macro_f1", "micro_f1", "auc", "nmi", "ari")
 
 def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig] = None,
              root=None, max_epochs: Optional[int] = None, progress: bool = True,
-             embeddings_path: Optional[Path] = None) -> Dict:
+             embeddings_path: Optional[Path] = None,
+             on_seed: Optional[Callable[[Dict], None]] = None) -> Dict:
     """Train and evaluate HeCo once per seed and aggregate.
 
     Returns the results dictionary written to results.json: ``method``,
     ``dataset``, ``protocol``, ``seeds``, ``metrics`` as ``{label_rate:
     {metric: {mean, std}}}`` (NMI/ARI do not depend on the label rate and are
     repeated under every rate), plus per-seed values and timings.
+    ``on_seed`` is called after every seed with the results so far (e.g. to
+    save partial results of a long reproduction).
     """
     from graphcl.datasets import load_heco
     config = config or paper_config(dataset)
@@ -43,6 +46,17 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
                          "best_epoch": result.best_epoch, "train_seconds": result.train_seconds,
                          "eval_seconds": time.perf_counter() - start})
         embeddings[seed] = result.embeddings
+        if on_seed is not None:
+            on_seed(_results(dataset, config, per_seed))
+    if embeddings_path is not None:
+        embeddings_path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"dataset": dataset, "embeddings": embeddings, "labels": inputs.labels},
+                   embeddings_path)
+    return _results(dataset, config, per_seed)
+
+
+def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict]) -> Dict:
+    """The results.json dictionary for the seeds run so far."""
     aggregated = {}
     for rate in LABEL_RATES:
         aggregated[str(rate)] = {}
@@ -50,13 +64,10 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
             source = "clustering" if metric in ("nmi", "ari") else str(rate)
             values = np.array([s["metrics"][source][metric]["mean"] for s in per_seed])
             aggregated[str(rate)][metric] = {"mean": float(values.mean()), "std": float(values.std())}
-    if embeddings_path is not None:
-        embeddings_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"dataset": dataset, "embeddings": embeddings, "labels": inputs.labels},
-                   embeddings_path)
-    return {"method": "heco", "dataset": dataset, "protocol": PROTOCOL, "seeds": list(seeds),
+    return {"method": "heco", "dataset": dataset, "protocol": PROTOCOL,
+            "seeds": [s["seed"] for s in per_seed],
             "config": {k: v for k, v in vars(config).items()}, "metrics": aggregated,
-            "per_seed": per_seed}
+            "per_seed": list(per_seed)}
 
 
 def results_table(results: Dict) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -21,13 +21,15 @@ def load_scgc_dataset(config: SCGCConfig, root=None, features=None):
 
 def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
              config: Optional[SCGCConfig] = None, root=None, features=None,
-             epochs: Optional[int] = None, progress: bool = True) -> Dict:
+             epochs: Optional[int] = None, progress: bool = True,
+             on_seed: Optional[Callable[[Dict], None]] = None) -> Dict:
     """Train and score SCGC or SCGC* once per seed and aggregate both protocols.
 
     Returns the results.json dictionary: ``method``, ``dataset``, ``seeds``,
     ``protocols`` (descriptions), ``metrics`` as ``{protocol: {metric: {mean,
     std}}}`` with protocol ``paper`` / ``honest`` and metrics ``acc``, ``nmi``,
-    ``ari``, ``f1`` (fractions), per-seed values and timings.
+    ``ari``, ``f1`` (fractions), per-seed values and timings. ``on_seed`` is
+    called after every seed with the results so far.
     """
     from graphcl.datasets import data_root
     config = config or paper_config(dataset, star)
@@ -43,14 +45,21 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
                          "pretrain_seconds": run.pretrain_seconds,
                          "train_seconds": run.train_seconds, "epochs": run.epochs,
                          "seconds_per_epoch": run.seconds_per_epoch})
+        if on_seed is not None:
+            on_seed(_results(dataset, config, per_seed))
+    return _results(dataset, config, per_seed)
+
+
+def _results(dataset: str, config: SCGCConfig, per_seed: List[Dict]) -> Dict:
+    """The results.json dictionary for the seeds run so far."""
     metrics = {protocol: {m: {"mean": float(np.mean([s[protocol][m] for s in per_seed])),
                               "std": float(np.std([s[protocol][m] for s in per_seed]))}
                           for m in CLUSTER_METRICS}
                for protocol in ("paper", "honest")}
     config_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()}
-    return {"method": config.method, "dataset": dataset, "seeds": list(seeds),
+    return {"method": config.method, "dataset": dataset, "seeds": [s["seed"] for s in per_seed],
             "protocols": {"paper": PAPER_PROTOCOL, "honest": HONEST_PROTOCOL},
-            "config": config_dict, "metrics": metrics, "per_seed": per_seed,
+            "config": config_dict, "metrics": metrics, "per_seed": list(per_seed),
             "seconds_per_epoch": float(np.mean([s["seconds_per_epoch"] for s in per_seed]))}
 
 
