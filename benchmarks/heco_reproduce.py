@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 
-def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict) -> dict:
+def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
+                max_epochs=None) -> dict:
     import torch
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
     cfg = paper_config(dataset).with_overrides(**overrides)
@@ -37,7 +38,7 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict) -> dic
               f"{per_seed[-1]['train_seconds']:.0f} s) -> {path}", flush=True)
 
     results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
-                       progress=False, on_seed=save)
+                       progress=False, on_seed=save, max_epochs=max_epochs)
     save(results, report=False)
     per_seed = results["per_seed"]
     print(results_table(results))
@@ -57,6 +58,8 @@ def main(argv=None):
                         help="our HeCo_MU-style option: mix each anchor's k hardest negatives")
     parser.add_argument("--metapath-normalization", choices=["sym", "row"], default="sym",
                         help="'sym' is the reference; 'row' is a variant to compare")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="cap on epochs (speed measurements only; default: early stopping)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -67,13 +70,15 @@ def main(argv=None):
     if args.metapath_normalization != "sym":
         overrides["metapath_normalization"] = args.metapath_normalization
     if args.worker:
-        one_dataset(args.datasets[0], args.seeds, out_dir, overrides)
+        one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs)
         return
     for dataset in args.datasets:
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
                         "--seeds", str(args.seeds), "--out", str(out_dir),
                         "--hard-negatives", str(args.hard_negatives),
-                        "--metapath-normalization", args.metapath_normalization], check=True)
+                        "--metapath-normalization", args.metapath_normalization]
+                       + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else []),
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 
-def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threads) -> None:
+def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threads,
+            epochs=None) -> None:
     import torch
     if threads:
         torch.set_num_threads(threads)
@@ -34,7 +35,7 @@ def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threa
         write_results(results, path)
 
     results = run_scgc(dataset, list(range(seeds)), star=model == "scgc_star",
-                       features=features, progress=False, on_seed=save)
+                       features=features, progress=False, on_seed=save, epochs=epochs)
     save(results)
     print(results_table(results))
     per_seed = results["per_seed"]
@@ -52,6 +53,8 @@ def main(argv=None):
                         choices=["scgc", "scgc_star"])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="fewer epochs than the paper's 200 (speed measurements only)")
     parser.add_argument("--features-hhar", default=None)
     parser.add_argument("--features-reut", default=None)
     parser.add_argument("--out", default="benchmarks/results/scgc")
@@ -62,7 +65,8 @@ def main(argv=None):
     features = {"hhar": args.features_hhar, "reut": args.features_reut}
     if args.worker:
         model, dataset = args.worker
-        one_run(model, dataset, args.seeds, out_dir, features.get(dataset), args.threads)
+        one_run(model, dataset, args.seeds, out_dir, features.get(dataset), args.threads,
+                args.epochs)
         return
     for model in args.models:
         for dataset in args.datasets:
@@ -71,6 +75,8 @@ def main(argv=None):
                 continue
             cmd = [sys.executable, __file__, "--worker", model, dataset, "--seeds", str(args.seeds),
                    "--threads", str(args.threads), "--out", str(out_dir)]
+            if args.epochs:
+                cmd += ["--epochs", str(args.epochs)]
             for name, path in features.items():
                 if path:
                     cmd += [f"--features-{name}", path]
