@@ -76,7 +76,7 @@ def main(argv=None):
               "peak_rss_gb_before_epoch": rss_before,
               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
               "dense_similarity_gb": 4 * args.n ** 2 / 2**30,
-              "torch_threads": torch.get_num_threads(), "loss": float(terms["total"])}
+              "torch_threads": torch.get_num_threads(), "loss": terms["total"].item()}
     print(json.dumps(result, indent=2))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
