@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threads,
-            epochs=None) -> None:
+            epochs=None, resume=False) -> None:
     import torch
     if threads:
         torch.set_num_threads(threads)
@@ -34,8 +34,10 @@ def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threa
         results["torch_threads"] = torch.get_num_threads()
         write_results(results, path)
 
+    previous = json.loads(path.read_text()) if resume and path.exists() else None
     results = run_scgc(dataset, list(range(seeds)), star=model == "scgc_star",
-                       features=features, progress=False, on_seed=save, epochs=epochs)
+                       features=features, progress=False, on_seed=save, epochs=epochs,
+                       resume_from=previous)
     save(results)
     print(results_table(results))
     per_seed = results["per_seed"]
@@ -58,6 +60,8 @@ def main(argv=None):
     parser.add_argument("--features-hhar", default=None)
     parser.add_argument("--features-reut", default=None)
     parser.add_argument("--out", default="benchmarks/results/scgc")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the seeds already in the output files; run only the missing ones")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "DATASET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -66,7 +70,7 @@ def main(argv=None):
     if args.worker:
         model, dataset = args.worker
         one_run(model, dataset, args.seeds, out_dir, features.get(dataset), args.threads,
-                args.epochs)
+                args.epochs, args.resume)
         return
     for model in args.models:
         for dataset in args.datasets:
@@ -77,6 +81,8 @@ def main(argv=None):
                    "--threads", str(args.threads), "--out", str(out_dir)]
             if args.epochs:
                 cmd += ["--epochs", str(args.epochs)]
+            if args.resume:
+                cmd.append("--resume")
             for name, path in features.items():
                 if path:
                     cmd += [f"--features-{name}", path]

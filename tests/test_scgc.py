@@ -276,3 +276,29 @@ def test_cli_scgc_star_on_acm_improves_on_its_kmeans_init(tmp_path, monkeypatch)
     # the paper protocol's maximum includes epoch 0, the K-means initialisation
     assert results["per_seed"][0]["paper"]["acc"] >= results["per_seed"][0]["kmeans_init"]["acc"]
     assert list((tmp_path / "data" / "cache" / "scgc").glob("ae-*.pt"))  # pretraining cached
+
+
+def test_run_scgc_resumes_without_rerunning_seeds(monkeypatch):
+    from graphcl.methods.scgc import run as run_module
+    calls = []
+
+    class FakeRun:
+        def __init__(self, seed):
+            self.paper = self.honest = {m: seed / 10 for m in ("acc", "nmi", "ari", "f1")}
+            self.trace = [self.paper]
+            self.pretrain_seconds = self.train_seconds = 1.0
+            self.epochs, self.seconds_per_epoch = 1, 1.0
+
+    def fake_train(data, config, *, seed, **kwargs):
+        calls.append(seed)
+        return FakeRun(seed)
+
+    monkeypatch.setattr(run_module, "train_scgc", fake_train)
+    monkeypatch.setattr(run_module, "load_scgc_dataset", lambda *a, **k: None)
+    first = run_module.run_scgc("acm", [0, 1], star=True)
+    assert calls == [0, 1]
+    resumed = run_module.run_scgc("acm", [0, 1, 2, 3], star=True, resume_from=first)
+    assert calls == [0, 1, 2, 3] and resumed["seeds"] == [0, 1, 2, 3]
+    assert resumed["metrics"]["paper"]["acc"]["mean"] == pytest.approx(0.15)
+    with pytest.raises(ValueError, match="resume_from"):
+        run_module.run_scgc("dblp", [0], star=True, resume_from=first)

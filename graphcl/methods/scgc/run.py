@@ -22,21 +22,32 @@ def load_scgc_dataset(config: SCGCConfig, root=None, features=None):
 def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
              config: Optional[SCGCConfig] = None, root=None, features=None,
              epochs: Optional[int] = None, progress: bool = True,
-             on_seed: Optional[Callable[[Dict], None]] = None) -> Dict:
+             on_seed: Optional[Callable[[Dict], None]] = None,
+             resume_from: Optional[Dict] = None) -> Dict:
     """Train and score SCGC or SCGC* once per seed and aggregate both protocols.
 
     Returns the results.json dictionary: ``method``, ``dataset``, ``seeds``,
     ``protocols`` (descriptions), ``metrics`` as ``{protocol: {metric: {mean,
     std}}}`` with protocol ``paper`` / ``honest`` and metrics ``acc``, ``nmi``,
     ``ari``, ``f1`` (fractions), per-seed values and timings. ``on_seed`` is
-    called after every seed with the results so far.
+    called after every seed with the results so far. ``resume_from`` (an
+    earlier results dictionary of the same method and dataset) keeps its seeds
+    and runs only the missing ones.
     """
     from graphcl.datasets import data_root
     config = config or paper_config(dataset, star)
     data = load_scgc_dataset(config, root=root, features=features)
     cache_dir = data_root(root) / "cache" / "scgc"
     per_seed: List[Dict] = []
+    if resume_from is not None:
+        if (resume_from.get("method"), resume_from.get("dataset")) != (config.method, dataset):
+            raise ValueError(f"resume_from holds {resume_from.get('method')} on "
+                             f"{resume_from.get('dataset')}, not {config.method} on {dataset}")
+        per_seed = [s for s in resume_from["per_seed"] if s["seed"] in set(seeds)]
+    done = {s["seed"] for s in per_seed}
     for seed in seeds:
+        if seed in done:
+            continue
         run = train_scgc(data, config, seed=seed, epochs=epochs, cache_dir=cache_dir,
                          progress=progress)
         per_seed.append({"seed": seed, "paper": run.paper, "honest": run.honest,
