@@ -24,3 +24,18 @@ def devices():
     if torch.cuda.is_available():
         out.append("cuda")
     return out
+
+
+def mirror_dir() -> Path:
+    """The data mirror the tests read (GRAPHCL_MIRROR, default ../shared/data)."""
+    configured = os.environ.get("GRAPHCL_MIRROR")
+    return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def fresh_verification_cache():
+    """Each test starts and ends with an empty sha256 verification cache."""
+    from graphcl.datasets import _files
+    _files._reset_verification_cache()
+    yield
+    _files._reset_verification_cache()

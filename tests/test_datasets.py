@@ -33,6 +33,9 @@ from graphcl.datasets import _files
 from graphcl.datasets.heco import HECO_COMMIT
 from graphcl.datasets.planetoid import PLANETOID_COMMIT, PLANETOID_FILES
 from graphcl.datasets.sdcn import SDCN_COMMIT
+from conftest import mirror_dir
+
+pytestmark = pytest.mark.usefixtures("fresh_verification_cache")
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "datasets"
@@ -82,24 +85,12 @@ FACTS = {
 }
 
 
-def _mirror_dir() -> Path:
-    configured = os.environ.get("GRAPHCL_MIRROR")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
-
 @pytest.fixture
 def mirror() -> Path:
-    path = _mirror_dir()
+    path = mirror_dir()
     if not (path / "planetoid" / "ind.cora.x").is_file():
         pytest.skip(f"no data mirror at {path} (set GRAPHCL_MIRROR)")
     return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_verification_cache():
-    _files._reset_verification_cache()
-    yield
-    _files._reset_verification_cache()
 
 
 @pytest.fixture

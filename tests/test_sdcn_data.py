@@ -26,6 +26,9 @@ from graphcl.datasets import (
     load_sdcn,
 )
 from graphcl.datasets import _files, sdcn
+from conftest import mirror_dir
+
+pytestmark = pytest.mark.usefixtures("fresh_verification_cache")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,24 +53,12 @@ KNN_EDGES = {
 }
 
 
-def _mirror_dir() -> Path:
-    configured = os.environ.get("GRAPHCL_MIRROR")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
-
 @pytest.fixture
 def mirror() -> Path:
-    path = _mirror_dir()
+    path = mirror_dir()
     if not (path / "sdcn" / "usps" / "usps_label.txt").is_file():
         pytest.skip(f"no SDCN data in the mirror at {path} (set GRAPHCL_MIRROR)")
     return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_verification_cache():
-    _files._reset_verification_cache()
-    yield
-    _files._reset_verification_cache()
 
 
 @pytest.fixture
