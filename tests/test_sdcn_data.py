@@ -3,7 +3,6 @@
 Files come from the local mirror (../shared/data, or $GRAPHCL_MIRROR) into a
 fresh data root per test; nothing is downloaded.
 """
-import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -30,7 +29,6 @@ from conftest import mirror_dir
 
 pytestmark = pytest.mark.usefixtures("fresh_verification_cache")
 
-REPO = Path(__file__).resolve().parents[1]
 
 # name: (N, d, classes, directed edges after symmetrisation, class counts)
 FACTS = {
