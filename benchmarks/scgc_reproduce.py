@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threads,
-            epochs=None, resume=False) -> None:
+            epochs=None, resume=False, ae_seed=None) -> None:
     import torch
     if threads:
         torch.set_num_threads(threads)
@@ -37,7 +37,7 @@ def one_run(model: str, dataset: str, seeds: int, out_dir: Path, features, threa
     previous = json.loads(path.read_text()) if resume and path.exists() else None
     results = run_scgc(dataset, list(range(seeds)), star=model == "scgc_star",
                        features=features, progress=False, on_seed=save, epochs=epochs,
-                       resume_from=previous)
+                       resume_from=previous, ae_seed=ae_seed)
     save(results)
     print(results_table(results))
     per_seed = results["per_seed"]
@@ -62,6 +62,9 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/scgc")
     parser.add_argument("--resume", action="store_true",
                         help="keep the seeds already in the output files; run only the missing ones")
+    parser.add_argument("--shared-ae", type=int, default=None, metavar="SEED",
+                        help="one AE pretrained with SEED for every seed (the reference code's "
+                             "setting; the authors' global seed is 42)")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "DATASET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -70,7 +73,7 @@ def main(argv=None):
     if args.worker:
         model, dataset = args.worker
         one_run(model, dataset, args.seeds, out_dir, features.get(dataset), args.threads,
-                args.epochs, args.resume)
+                args.epochs, args.resume, args.shared_ae)
         return
     for model in args.models:
         for dataset in args.datasets:
@@ -83,6 +86,8 @@ def main(argv=None):
                 cmd += ["--epochs", str(args.epochs)]
             if args.resume:
                 cmd.append("--resume")
+            if args.shared_ae is not None:
+                cmd += ["--shared-ae", str(args.shared_ae)]
             for name, path in features.items():
                 if path:
                     cmd += [f"--features-{name}", path]

@@ -27,7 +27,7 @@ def _train_scgc(args) -> int:
     config = paper_config(args.dataset, star=args.star)
     first = config.seed if args.seed is None else args.seed
     results = run_scgc(args.dataset, list(range(first, first + args.seeds)), config=config,
-                       features=args.features, epochs=args.epochs)
+                       features=args.features, epochs=args.epochs, ae_seed=args.shared_ae)
     out = Path(args.out)
     write_results(results, out)
     print(results_table(results))
@@ -58,6 +58,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     scgc.add_argument("--epochs", type=int, default=None, help="epochs (default: 200)")
     scgc.add_argument("--features", default=None,
                       help="feature file for hhar/reut (.npy or whitespace-separated .txt)")
+    scgc.add_argument("--shared-ae", type=int, default=None, metavar="SEED",
+                      help="pretrain one AE with SEED and start every seed from it, as the "
+                           "reference code does (default: one AE per seed)")
     scgc.add_argument("--out", default="results.json")
     scgc.set_defaults(handler=_train_scgc)
     args = parser.parse_args(argv)

@@ -302,3 +302,56 @@ def test_run_scgc_resumes_without_rerunning_seeds(monkeypatch):
     assert resumed["metrics"]["paper"]["acc"]["mean"] == pytest.approx(0.15)
     with pytest.raises(ValueError, match="resume_from"):
         run_module.run_scgc("dblp", [0], star=True, resume_from=first)
+
+
+def test_shared_autoencoder_is_pretrained_once_and_reused(tmp_path, monkeypatch):
+    """``ae_seed`` (the reference code's setting): every run starts from the AE
+    pretrained with that seed; by default each seed pretrains its own AE."""
+    from graphcl.methods.scgc import train as train_module
+    pretrained_with = []
+    real_pretrain = train_module.pretrain_autoencoder
+
+    def spy(x, *, seed, **kwargs):
+        pretrained_with.append(seed)
+        return real_pretrain(x, seed=seed, **kwargs)
+
+    monkeypatch.setattr(train_module, "pretrain_autoencoder", spy)
+    data = blobs()
+    cfg = SCGCConfig("blobs", True, alpha=1.0, beta=0.1, order=1, tau=0.5, lr=1e-3,
+                     hidden=(16, 16, 32), n_z=4, ae_epochs=3, ae_batch_size=32, kmeans_n_init=2)
+    shared = [train_scgc(data, cfg, seed=s, epochs=2, cache_dir=tmp_path, progress=False,
+                         ae_seed=42) for s in (0, 1)]
+    assert pretrained_with == [42, 42]
+    assert len(list(tmp_path.glob("ae-*.pt"))) == 1  # the second run loaded the cached AE
+    own = [train_scgc(data, cfg, seed=s, epochs=2, cache_dir=tmp_path, progress=False)
+           for s in (0, 1)]
+    assert pretrained_with == [42, 42, 0, 1]
+    assert len(list(tmp_path.glob("ae-*.pt"))) == 3
+    # training itself is deterministic given the AE (full batch, no dropout), so
+    # runs from one AE agree while runs from different AEs do not
+    assert torch.equal(shared[0].embeddings, shared[1].embeddings)
+    assert not torch.equal(own[0].embeddings, shared[0].embeddings)
+
+
+def test_run_scgc_records_and_checks_the_shared_autoencoder(monkeypatch):
+    from graphcl.methods.scgc import run as run_module
+    seen = []
+
+    class FakeRun:
+        paper = honest = {m: 0.5 for m in ("acc", "nmi", "ari", "f1")}
+        trace = [paper]
+        pretrain_seconds = train_seconds = seconds_per_epoch = 1.0
+        epochs = 1
+
+    def fake_train(data, config, *, seed, ae_seed=None, **kwargs):
+        seen.append((seed, ae_seed))
+        return FakeRun()
+
+    monkeypatch.setattr(run_module, "train_scgc", fake_train)
+    monkeypatch.setattr(run_module, "load_scgc_dataset", lambda *a, **k: None)
+    results = run_module.run_scgc("acm", [0, 1], star=True, ae_seed=42)
+    assert seen == [(0, 42), (1, 42)]
+    assert results["ae_seed"] == 42 and "seed 42" in results["autoencoder"]
+    assert "seed 42, shared" in run_module.results_table(results)
+    with pytest.raises(ValueError, match="ae_seed"):
+        run_module.run_scgc("acm", [0, 1, 2], star=True, resume_from=results)

@@ -23,7 +23,7 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
              config: Optional[SCGCConfig] = None, root=None, features=None,
              epochs: Optional[int] = None, progress: bool = True,
              on_seed: Optional[Callable[[Dict], None]] = None,
-             resume_from: Optional[Dict] = None) -> Dict:
+             resume_from: Optional[Dict] = None, ae_seed: Optional[int] = None) -> Dict:
     """Train and score SCGC or SCGC* once per seed and aggregate both protocols.
 
     Returns the results.json dictionary: ``method``, ``dataset``, ``seeds``,
@@ -32,7 +32,9 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
     ``ari``, ``f1`` (fractions), per-seed values and timings. ``on_seed`` is
     called after every seed with the results so far. ``resume_from`` (an
     earlier results dictionary of the same method and dataset) keeps its seeds
-    and runs only the missing ones.
+    and runs only the missing ones. ``ae_seed`` pretrains one AE with that
+    seed and starts every run from it (the reference code's setting); by
+    default each seed pretrains its own AE.
     """
     from graphcl.datasets import data_root
     config = config or paper_config(dataset, star)
@@ -43,13 +45,16 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
         if (resume_from.get("method"), resume_from.get("dataset")) != (config.method, dataset):
             raise ValueError(f"resume_from holds {resume_from.get('method')} on "
                              f"{resume_from.get('dataset')}, not {config.method} on {dataset}")
+        if resume_from.get("ae_seed") != ae_seed:
+            raise ValueError(f"resume_from was run with ae_seed={resume_from.get('ae_seed')}, "
+                             f"not ae_seed={ae_seed}")
         per_seed = [s for s in resume_from["per_seed"] if s["seed"] in set(seeds)]
     done = {s["seed"] for s in per_seed}
     for seed in seeds:
         if seed in done:
             continue
         run = train_scgc(data, config, seed=seed, epochs=epochs, cache_dir=cache_dir,
-                         progress=progress)
+                         progress=progress, ae_seed=ae_seed)
         per_seed.append({"seed": seed, "paper": run.paper, "honest": run.honest,
                          "kmeans_init": run.trace[0],
                          "acc_by_epoch": [t["acc"] for t in run.trace],
@@ -57,11 +62,12 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
                          "train_seconds": run.train_seconds, "epochs": run.epochs,
                          "seconds_per_epoch": run.seconds_per_epoch})
         if on_seed is not None:
-            on_seed(_results(dataset, config, per_seed))
-    return _results(dataset, config, per_seed)
+            on_seed(_results(dataset, config, per_seed, ae_seed))
+    return _results(dataset, config, per_seed, ae_seed)
 
 
-def _results(dataset: str, config: SCGCConfig, per_seed: List[Dict]) -> Dict:
+def _results(dataset: str, config: SCGCConfig, per_seed: List[Dict],
+             ae_seed: Optional[int] = None) -> Dict:
     """The results.json dictionary for the seeds run so far."""
     metrics = {protocol: {m: {"mean": float(np.mean([s[protocol][m] for s in per_seed])),
                               "std": float(np.std([s[protocol][m] for s in per_seed]))}
@@ -70,6 +76,9 @@ def _results(dataset: str, config: SCGCConfig, per_seed: List[Dict]) -> Dict:
     config_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()}
     return {"method": config.method, "dataset": dataset, "seeds": [s["seed"] for s in per_seed],
             "protocols": {"paper": PAPER_PROTOCOL, "honest": HONEST_PROTOCOL},
+            "ae_seed": ae_seed,
+            "autoencoder": (f"one AE pretrained with seed {ae_seed}, shared by every seed"
+                            if ae_seed is not None else "one AE pretrained per seed"),
             "config": config_dict, "metrics": metrics, "per_seed": list(per_seed),
             "seconds_per_epoch": float(np.mean([s["seconds_per_epoch"] for s in per_seed]))}
 
@@ -80,6 +89,7 @@ def results_table(results: Dict) -> str:
     name = "SCGC*" if results["method"] == "scgc_star" else "SCGC"
     lines = [f"{name} on {results['dataset']} ({len(results['seeds'])} seeds "
              f"{results['seeds'][0]}..{results['seeds'][-1]}; "
+             f"{results.get('autoencoder', 'one AE pretrained per seed')}; "
              f"{results['seconds_per_epoch']:.3f} s/epoch)",
              f"{'metric':<6} {'paper protocol':>15} {'honest':>15} {'SDCN':>7} {'published':>10}"]
     sdcn = SDCN_RESULTS.get(results["dataset"], {})

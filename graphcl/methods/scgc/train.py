@@ -76,12 +76,15 @@ def _check_data(data) -> None:
 
 def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = None,
                cache_dir: Optional[Path] = None, progress: bool = True,
-               num_clusters: Optional[int] = None) -> SCGCRun:
+               num_clusters: Optional[int] = None, ae_seed: Optional[int] = None) -> SCGCRun:
     """Train SCGC (``config.star=False``) or SCGC* on a PyG ``Data`` with
     ``x``, ``y`` and a symmetric ``edge_index``.
 
     The seed drives AE pretraining, K-means (``n_init=config.kmeans_n_init``)
-    and training. Labels are used only to score each evaluation point.
+    and training. With ``ae_seed`` the AE is pretrained with that seed instead,
+    so runs that share it start from one AE, as the reference code's 10
+    iterations share SDCN's released weights. Labels are used only to score
+    each evaluation point.
     """
     _check_data(data)
     epochs = config.epochs if epochs is None else int(epochs)
@@ -94,7 +97,7 @@ def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = N
     _seed_everything(seed)
     start = time.perf_counter()
     autoencoder = pretrain_autoencoder(
-        x, seed=seed, hidden=config.hidden, n_z=config.n_z, epochs=config.ae_epochs,
+        x, seed=seed if ae_seed is None else int(ae_seed), hidden=config.hidden, n_z=config.n_z, epochs=config.ae_epochs,
         lr=config.ae_lr, batch_size=config.ae_batch_size, cache_dir=cache_dir, progress=progress)
     pretrain_seconds = time.perf_counter() - start
 
