@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
-                max_epochs=None) -> dict:
+                max_epochs=None, resume=False) -> dict:
     import torch
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
     cfg = paper_config(dataset).with_overrides(**overrides)
@@ -37,8 +37,10 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
             print(f"{dataset}: seed {per_seed[-1]['seed']} done ({per_seed[-1]['epochs']} epochs, "
               f"{per_seed[-1]['train_seconds']:.0f} s) -> {path}", flush=True)
 
+    previous = json.loads(path.read_text()) if resume and path.exists() else None
     results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
-                       progress=False, on_seed=save, max_epochs=max_epochs)
+                       progress=False, on_seed=save, max_epochs=max_epochs,
+                       resume_from=previous)
     save(results, report=False)
     per_seed = results["per_seed"]
     print(results_table(results))
@@ -60,6 +62,8 @@ def main(argv=None):
                         help="'sym' is the reference; 'row' is a variant to compare")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="cap on epochs (speed measurements only; default: early stopping)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the seeds already in the output file; run only the missing ones")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -70,14 +74,15 @@ def main(argv=None):
     if args.metapath_normalization != "sym":
         overrides["metapath_normalization"] = args.metapath_normalization
     if args.worker:
-        one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs)
+        one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs, args.resume)
         return
     for dataset in args.datasets:
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
                         "--seeds", str(args.seeds), "--out", str(out_dir),
                         "--hard-negatives", str(args.hard_negatives),
                         "--metapath-normalization", args.metapath_normalization]
-                       + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else []),
+                       + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else [])
+                       + (["--resume"] if args.resume else []),
                        check=True)
 
 

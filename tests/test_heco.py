@@ -156,3 +156,37 @@ def test_hard_negative_loss_matches_dense_formula():
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(torch.autograd.grad(got, (a, b)),
                                torch.autograd.grad(expected, (a, b)))
+
+
+def test_run_heco_resumes_only_the_missing_seeds(monkeypatch):
+    from types import SimpleNamespace
+
+    from graphcl.methods.heco import run as run_module
+    trained = []
+
+    def fake_train(inputs, config, *, seed, max_epochs=None, progress=True):
+        trained.append(seed)
+        return SimpleNamespace(embeddings=None, epochs_run=3, best_epoch=1, train_seconds=1.0)
+
+    def fake_evaluate(embeddings, inputs, config, *, seed):
+        scores = {m: {"mean": seed / 10, "std": 0.0} for m in ("macro_f1", "micro_f1", "auc")}
+        out = {str(rate): scores for rate in (20, 40, 60)}
+        out["clustering"] = {"nmi": {"mean": 0.5, "std": 0.0}, "ari": {"mean": 0.4, "std": 0.0}}
+        return out
+
+    monkeypatch.setattr(run_module, "train", fake_train)
+    monkeypatch.setattr(run_module, "evaluate", fake_evaluate)
+    monkeypatch.setattr(run_module, "prepare_inputs", lambda data: None)
+    monkeypatch.setattr("graphcl.datasets.load_heco", lambda *a, **k: None)
+    first = json.loads(json.dumps(run_module.run_heco("acm", [0, 1], progress=False)))
+    assert trained == [0, 1]
+    resumed = run_module.run_heco("acm", [0, 1, 2, 3], progress=False, resume_from=first)
+    assert trained == [0, 1, 2, 3] and resumed["seeds"] == [0, 1, 2, 3]
+    assert resumed["metrics"]["20"]["macro_f1"]["mean"] == pytest.approx(0.15)
+    other = paper_config("acm").with_overrides(hard_negatives=8)
+    with pytest.raises(ValueError, match="config"):
+        run_module.run_heco("acm", [0, 1, 2], config=other, resume_from=first)
+    with pytest.raises(ValueError, match="max_epochs"):
+        run_module.run_heco("acm", [0, 1, 2], max_epochs=200, resume_from=first)
+    with pytest.raises(ValueError, match="embeddings_path"):
+        run_module.run_heco("acm", [0, 1, 2], resume_from=first, embeddings_path="e.pt")

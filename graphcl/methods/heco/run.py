@@ -23,7 +23,8 @@ METRICS = ("macro_f1", "micro_f1", "auc", "nmi", "ari")
 def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig] = None,
              root=None, max_epochs: Optional[int] = None, progress: bool = True,
              embeddings_path: Optional[Path] = None,
-             on_seed: Optional[Callable[[Dict], None]] = None) -> Dict:
+             on_seed: Optional[Callable[[Dict], None]] = None,
+             resume_from: Optional[Dict] = None) -> Dict:
     """Train and evaluate HeCo once per seed and aggregate.
 
     Returns the results dictionary written to results.json: ``method``,
@@ -31,14 +32,30 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
     {metric: {mean, std}}}`` (NMI/ARI do not depend on the label rate and are
     repeated under every rate), plus per-seed values and timings.
     ``on_seed`` is called after every seed with the results so far (e.g. to
-    save partial results of a long reproduction).
+    save partial results of a long reproduction). ``resume_from`` (an earlier
+    results dictionary of the same dataset and config, with the same
+    ``max_epochs``) keeps its seeds and trains only the missing ones; their
+    embeddings are not kept, so it cannot be combined with ``embeddings_path``.
     """
     from graphcl.datasets import load_heco
     config = config or paper_config(dataset)
-    inputs = prepare_inputs(load_heco(dataset, root=root))
     per_seed: List[Dict] = []
+    if resume_from is not None:
+        if embeddings_path is not None:
+            raise ValueError("resume_from cannot be combined with embeddings_path (the resumed "
+                             "seeds' embeddings were not kept)")
+        mine = _results(dataset, config, [], max_epochs)
+        for key in ("dataset", "config", "max_epochs"):
+            if resume_from.get(key) != mine[key]:
+                raise ValueError(f"resume_from has a different {key}: {resume_from.get(key)!r} "
+                                 f"instead of {mine[key]!r}")
+        per_seed = [s for s in resume_from["per_seed"] if s["seed"] in set(seeds)]
+    done = {s["seed"] for s in per_seed}
+    inputs = prepare_inputs(load_heco(dataset, root=root))
     embeddings = {}
     for seed in seeds:
+        if seed in done:
+            continue
         result = train(inputs, config, seed=seed, max_epochs=max_epochs, progress=progress)
         start = time.perf_counter()
         metrics = evaluate(result.embeddings, inputs, config, seed=seed)
@@ -47,15 +64,16 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
                          "eval_seconds": time.perf_counter() - start})
         embeddings[seed] = result.embeddings
         if on_seed is not None:
-            on_seed(_results(dataset, config, per_seed))
+            on_seed(_results(dataset, config, per_seed, max_epochs))
     if embeddings_path is not None:
         embeddings_path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"dataset": dataset, "embeddings": embeddings, "labels": inputs.labels},
                    embeddings_path)
-    return _results(dataset, config, per_seed)
+    return _results(dataset, config, per_seed, max_epochs)
 
 
-def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict]) -> Dict:
+def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict],
+             max_epochs: Optional[int] = None) -> Dict:
     """The results.json dictionary for the seeds run so far."""
     aggregated = {}
     for rate in LABEL_RATES:
@@ -63,11 +81,18 @@ def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict]) -> Dict:
         for metric in METRICS:
             source = "clustering" if metric in ("nmi", "ari") else str(rate)
             values = np.array([s["metrics"][source][metric]["mean"] for s in per_seed])
-            aggregated[str(rate)][metric] = {"mean": float(values.mean()), "std": float(values.std())}
+            aggregated[str(rate)][metric] = ({"mean": float(values.mean()),
+                                              "std": float(values.std())} if len(values)
+                                             else {"mean": float("nan"), "std": float("nan")})
     return {"method": "heco", "dataset": dataset, "protocol": PROTOCOL,
             "seeds": [s["seed"] for s in per_seed],
-            "config": {k: v for k, v in vars(config).items()}, "metrics": aggregated,
+            "config": _jsonable(vars(config)), "max_epochs": max_epochs, "metrics": aggregated,
             "per_seed": list(per_seed)}
+
+
+def _jsonable(config: Dict) -> Dict:
+    # tuples become lists, as they do in a results.json read back
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()}
 
 
 def results_table(results: Dict) -> str:
