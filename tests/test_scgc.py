@@ -355,3 +355,25 @@ def test_run_scgc_records_and_checks_the_shared_autoencoder(monkeypatch):
     assert "seed 42, shared" in run_module.results_table(results)
     with pytest.raises(ValueError, match="ae_seed"):
         run_module.run_scgc("acm", [0, 1, 2], star=True, resume_from=results)
+
+
+def test_train_scgc_without_labels_clusters_and_scores_nothing(tmp_path):
+    data = blobs()
+    labels = data.y
+    del data.y
+    cfg = SCGCConfig("blobs", True, alpha=1.0, beta=0.1, order=2, tau=0.5, lr=1e-3,
+                     hidden=(32, 32, 64), n_z=4, ae_epochs=30, ae_batch_size=32, kmeans_n_init=3)
+    with pytest.raises(ValueError, match="num_clusters is required"):
+        train_scgc(data, cfg, seed=0, epochs=2, progress=False)
+    with pytest.raises(ValueError, match="num_clusters must be"):
+        train_scgc(data, cfg, seed=0, epochs=2, progress=False, num_clusters=1)
+    run = train_scgc(data, cfg, seed=0, epochs=4, cache_dir=tmp_path, progress=False,
+                     num_clusters=3)
+    assert run.trace == [] and run.paper == {} and run.honest == {}
+    assert len(run.loss_history) == 4 and run.predictions.shape == (180,)
+    # the same run with labels: identical clustering, now scored
+    data.y = labels
+    scored = train_scgc(data, cfg, seed=0, epochs=4, cache_dir=tmp_path, progress=False)
+    assert (scored.predictions == run.predictions).all()
+    from graphcl.eval import clustering_metrics
+    assert clustering_metrics(labels.numpy(), run.predictions)["acc"] > 0.9

@@ -62,14 +62,15 @@ def _seed_everything(seed: int) -> None:
 
 
 def _check_data(data) -> None:
-    for attr in ("x", "y", "edge_index"):
+    for attr in ("x", "edge_index"):
         if getattr(data, attr, None) is None:
             raise ValueError(f"data needs '{attr}' (got a {type(data).__name__} without it)")
     if data.x.dim() != 2 or not data.x.is_floating_point():
         raise ValueError(f"data.x must be a float [N, d] tensor, got {data.x.dtype} "
                          f"{list(data.x.shape)}")
-    if data.y.shape != (data.x.size(0),):
-        raise ValueError(f"data.y must have shape [{data.x.size(0)}], got {list(data.y.shape)}")
+    y = getattr(data, "y", None)
+    if y is not None and y.shape != (data.x.size(0),):
+        raise ValueError(f"data.y must have shape [{data.x.size(0)}], got {list(y.shape)}")
     if not bool(torch.isfinite(data.x).all()):
         raise ValueError("data.x contains NaN or Inf")
 
@@ -79,6 +80,10 @@ def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = N
                num_clusters: Optional[int] = None, ae_seed: Optional[int] = None) -> SCGCRun:
     """Train SCGC (``config.star=False``) or SCGC* on a PyG ``Data`` with
     ``x``, ``y`` and a symmetric ``edge_index``.
+
+    ``data.y`` is optional: without labels nothing is scored (``trace``,
+    ``paper`` and ``honest`` are empty) and ``num_clusters`` must be given;
+    ``predictions`` is the clustering.
 
     The seed drives AE pretraining, K-means (``n_init=config.kmeans_n_init``)
     and training. With ``ae_seed`` the AE is pretrained with that seed instead,
@@ -90,15 +95,22 @@ def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = N
     epochs = config.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    y = data.y.cpu().numpy()
-    k = int(num_clusters or getattr(data, "num_clusters", None) or len(np.unique(y)))
+    y = data.y.cpu().numpy() if getattr(data, "y", None) is not None else None
+    k = num_clusters or getattr(data, "num_clusters", None)
+    if k is None:
+        if y is None:
+            raise ValueError("num_clusters is required when data has no labels (data.y)")
+        k = len(np.unique(y))
+    k = int(k)
+    if not 2 <= k <= data.x.size(0):
+        raise ValueError(f"num_clusters must be in [2, N={data.x.size(0)}], got {k}")
     x = data.x.float()
 
     _seed_everything(seed)
     start = time.perf_counter()
     autoencoder = pretrain_autoencoder(
-        x, seed=seed if ae_seed is None else int(ae_seed), hidden=config.hidden, n_z=config.n_z, epochs=config.ae_epochs,
-        lr=config.ae_lr, batch_size=config.ae_batch_size, cache_dir=cache_dir, progress=progress)
+        x, seed=seed if ae_seed is None else int(ae_seed), hidden=config.hidden,
+        n_z=config.n_z, epochs=config.ae_epochs, lr=config.ae_lr, batch_size=config.ae_batch_size, cache_dir=cache_dir, progress=progress)
     pretrain_seconds = time.perf_counter() - start
 
     graph = SparseGraph.from_edge_index(data.edge_index.to(x.device), num_nodes=x.size(0))
@@ -129,7 +141,8 @@ def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = N
             p = target_distribution(q.detach())
         train_seconds += time.perf_counter() - tic
         pred = q.detach().argmax(1).cpu().numpy()
-        trace.append(clustering_metrics(y, pred))
+        if y is not None:
+            trace.append(clustering_metrics(y, pred))
         if last:
             break
         tic = time.perf_counter()
@@ -139,9 +152,11 @@ def train_scgc(data, config: SCGCConfig, *, seed: int, epochs: Optional[int] = N
         optimizer.step()
         train_seconds += time.perf_counter() - tic
         losses.append(terms["total"].item())
-        bar.set_postfix(loss=f"{losses[-1]:.4f}", acc=f"{trace[-1]['acc']:.4f}")
+        bar.set_postfix(loss=f"{losses[-1]:.4f}",
+                        **({"acc": f"{trace[-1]['acc']:.4f}"} if trace else {}))
 
-    paper = {m: max(t[m] for t in trace[:-1]) for m in CLUSTER_METRICS}
-    return SCGCRun(trace=trace, paper=paper, honest=dict(trace[-1]), predictions=pred,
+    paper = {m: max(t[m] for t in trace[:-1]) for m in CLUSTER_METRICS} if trace else {}
+    honest = dict(trace[-1]) if trace else {}
+    return SCGCRun(trace=trace, paper=paper, honest=honest, predictions=pred,
                    embeddings=z.detach().cpu(), pretrain_seconds=pretrain_seconds,
                    train_seconds=train_seconds, epochs=epochs, loss_history=losses)
