@@ -45,33 +45,38 @@ def heco_table(paths):
 
 
 def scgc_table(paths):
+    """One block of rows per dataset (in the order the files are given): each
+    results file under both protocols, then SDCN's Table 2 row and, for USPS,
+    the published SCGC* run."""
     from graphcl.methods.scgc.config import PUBLISHED_SCGC_STAR_USPS, SDCN_RESULTS
+    metrics = ("acc", "nmi", "ari", "f1")
     lines = ["| dataset | model | AE | seeds | protocol | ACC | NMI | ARI | F1 |",
              "|---|---|---|---|---|---|---|---|---|"]
     speed = ["", "| dataset | model | AE | s/epoch | AE pretraining s/seed | peak RSS GB | threads |",
              "|---|---|---|---|---|---|---|"]
-    seen = set()
+    by_dataset = {}
     for path in paths:
         r = json.loads(Path(path).read_text())
-        name = "SCGC*" if r["method"] == "scgc_star" else "SCGC"
-        n = len(r["seeds"])
-        ae = "per seed" if r.get("ae_seed") is None else f"shared, seed {r['ae_seed']}"
-        for protocol in ("paper", "honest"):
-            cells = [_cell(r["metrics"][protocol][m]) for m in ("acc", "nmi", "ari", "f1")]
-            lines.append(f"| {r['dataset']} | {name} | {ae} | {n} | {protocol} | " + " | ".join(cells) + " |")
-        if r["dataset"] not in seen and r["dataset"] in SDCN_RESULTS:
-            seen.add(r["dataset"])
-            ref = SDCN_RESULTS[r["dataset"]]
-            lines.append(f"| {r['dataset']} | SDCN (paper, Table 2) | shared | 10 | mean | " +
-                         " | ".join(f"{ref[m]:.2f}" for m in ("acc", "nmi", "ari", "f1")) + " |")
-            if r["dataset"] == "usps":
-                lines.append("| usps | SCGC* (published run, seed 42) | SDCN's | 1 | paper | " +
-                             " | ".join(f"{PUBLISHED_SCGC_STAR_USPS[m]:.2f}"
-                                        for m in ("acc", "nmi", "ari", "f1")) + " |")
-        per_seed = r["per_seed"]
-        speed.append(f"| {r['dataset']} | {name} | {ae} | {r['seconds_per_epoch']:.3f} | "
-                     f"{sum(s['pretrain_seconds'] for s in per_seed) / n:.0f} | "
-                     f"{r.get('peak_rss_gb', float('nan')):.2f} | {r.get('torch_threads', '?')} |")
+        by_dataset.setdefault(r["dataset"], []).append(r)
+    for dataset, results in by_dataset.items():
+        for r in results:
+            name = "SCGC*" if r["method"] == "scgc_star" else "SCGC"
+            n = len(r["seeds"])
+            ae = "per seed" if r.get("ae_seed") is None else f"shared, seed {r['ae_seed']}"
+            for protocol in ("paper", "honest"):
+                cells = [_cell(r["metrics"][protocol][m]) for m in metrics]
+                lines.append(f"| {dataset} | {name} | {ae} | {n} | {protocol} | " + " | ".join(cells) + " |")
+            per_seed = r["per_seed"]
+            speed.append(f"| {dataset} | {name} | {ae} | {r['seconds_per_epoch']:.3f} | "
+                         f"{sum(s['pretrain_seconds'] for s in per_seed) / n:.0f} | "
+                         f"{r.get('peak_rss_gb', float('nan')):.2f} | {r.get('torch_threads', '?')} |")
+        if dataset in SDCN_RESULTS:
+            ref = SDCN_RESULTS[dataset]
+            lines.append(f"| {dataset} | SDCN (paper, Table 2) | shared | 10 | mean | " +
+                         " | ".join(f"{ref[m]:.2f}" for m in metrics) + " |")
+        if dataset == "usps":
+            lines.append("| usps | SCGC* (published run, seed 42) | SDCN's | 1 | paper | " +
+                         " | ".join(f"{PUBLISHED_SCGC_STAR_USPS[m]:.2f}" for m in metrics) + " |")
     return "\n".join(lines + speed)
 
 
