@@ -10,6 +10,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from graphcl.methods._results import config_as_json
 from graphcl.methods.heco.config import PAPER_RESULTS, HeCoConfig, paper_config
 from graphcl.methods.heco.train import LABEL_RATES, evaluate, prepare_inputs, train
 
@@ -86,13 +87,8 @@ def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict],
                                              else {"mean": float("nan"), "std": float("nan")})
     return {"method": "heco", "dataset": dataset, "protocol": PROTOCOL,
             "seeds": [s["seed"] for s in per_seed],
-            "config": _jsonable(vars(config)), "max_epochs": max_epochs, "metrics": aggregated,
+            "config": config_as_json(config), "max_epochs": max_epochs, "metrics": aggregated,
             "per_seed": list(per_seed)}
-
-
-def _jsonable(config: Dict) -> Dict:
-    # tuples become lists, as they do in a results.json read back
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()}
 
 
 def results_table(results: Dict) -> str:

@@ -8,6 +8,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from graphcl.eval import CLUSTER_METRICS
+from graphcl.methods._results import config_as_json
 from graphcl.methods.scgc.config import (PUBLISHED_SCGC_STAR_USPS, SDCN_RESULTS, SCGCConfig,
                                          paper_config)
 from graphcl.methods.scgc.train import HONEST_PROTOCOL, PAPER_PROTOCOL, train_scgc
@@ -73,13 +74,12 @@ def _results(dataset: str, config: SCGCConfig, per_seed: List[Dict],
                               "std": float(np.std([s[protocol][m] for s in per_seed]))}
                           for m in CLUSTER_METRICS}
                for protocol in ("paper", "honest")}
-    config_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()}
     return {"method": config.method, "dataset": dataset, "seeds": [s["seed"] for s in per_seed],
             "protocols": {"paper": PAPER_PROTOCOL, "honest": HONEST_PROTOCOL},
             "ae_seed": ae_seed,
             "autoencoder": (f"one AE pretrained with seed {ae_seed}, shared by every seed"
                             if ae_seed is not None else "one AE pretrained per seed"),
-            "config": config_dict, "metrics": metrics, "per_seed": list(per_seed),
+            "config": config_as_json(config), "metrics": metrics, "per_seed": list(per_seed),
             "seconds_per_epoch": float(np.mean([s["seconds_per_epoch"] for s in per_seed]))}
 
 
