@@ -79,6 +79,52 @@ def test_model_trains_on_a_tiny_graph(hard_negatives):
     torch.testing.assert_close(z, model.embed(features, metapaths))
 
 
+@pytest.mark.parametrize("hard_negatives", [0, 4])
+def test_dense_positives_give_the_same_loss_and_gradients(hard_negatives):
+    """prepare_inputs hands a well-filled positives mask (DBLP) to the loss
+    dense; the loss and its gradients must not depend on the layout."""
+    features, num_nodes, metapaths, neighbors, pos = tiny_inputs()
+    pos = (pos.to_dense() + (torch.rand(30, 30, generator=torch.Generator().manual_seed(1)) < 0.3)
+           ).clamp_max(1).to_sparse()
+    cfg = paper_config("acm").with_overrides(hidden=16, hard_negatives=hard_negatives)
+    torch.manual_seed(0)
+    model = HeCo([12, None, None], num_nodes, 2, cfg)
+    grads = []
+    for mask in (pos, pos.to_dense()):
+        model.zero_grad()
+        torch.manual_seed(5)  # same dropout masks
+        loss = model.loss(features, metapaths, neighbors, mask, torch.Generator().manual_seed(0))
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for g_sparse, g_dense in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(g_sparse, g_dense, rtol=1e-4, atol=1e-6)
+
+
+def test_prepare_inputs_densifies_only_well_filled_positives():
+    from graphcl.methods.heco.train import DENSE_POSITIVES_MIN_FILL, prepare_inputs
+    from torch_geometric.data import HeteroData
+    n = 100  # the diagonal alone fills 1%
+    for pairs, dense in ((n, False), (int(DENSE_POSITIVES_MIN_FILL * n * n) + n, True)):
+        data = HeteroData()
+        data.target_type, data.schema_types, data.metapaths = "p", ["a"], ["pap"]
+        data["p"].x = torch.rand(n, 4)
+        data["p"].y = torch.zeros(n, dtype=torch.long)
+        data["a"].num_nodes = 3
+        data["p", "pap", "p"].edge_index = torch.stack([torch.arange(n), torch.arange(n)])
+        data["a", "schema", "p"].edge_index = torch.stack([torch.arange(n) % 3, torch.arange(n)])
+        extra = torch.randperm(n * n, generator=torch.Generator().manual_seed(0))[: pairs - n]
+        data["p"].positive_index = torch.cat([torch.arange(n).repeat(2, 1),
+                                              torch.stack([extra // n, extra % n])], 1)
+        for rate in (20, 40, 60):
+            for part in ("train", "val", "test"):
+                setattr(data["p"], f"{part}_idx_{rate}", torch.arange(2))
+        positives = prepare_inputs(data).positives
+        assert positives.is_sparse != dense
+        assert int((positives.to_dense() > 0).sum()) == torch.cat(
+            [torch.arange(n) * (n + 1), extra]).unique().numel()
+
+
 def test_config_validation():
     cfg = paper_config("dblp")
     assert cfg.sample_rate == [6] and cfg.attn_dropout_mode == "parameter"
