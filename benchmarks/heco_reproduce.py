@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
-                max_epochs=None, resume=False) -> dict:
+                max_epochs=None, resume=False, progress=False) -> dict:
     import torch
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
     cfg = paper_config(dataset).with_overrides(**overrides)
@@ -39,7 +39,7 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
 
     previous = json.loads(path.read_text()) if resume and path.exists() else None
     results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
-                       progress=False, on_seed=save, max_epochs=max_epochs,
+                       progress=progress, on_seed=save, max_epochs=max_epochs,
                        resume_from=previous)
     save(results, report=False)
     per_seed = results["per_seed"]
@@ -64,6 +64,8 @@ def main(argv=None):
                         help="cap on epochs (speed measurements only; default: early stopping)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the seeds already in the output file; run only the missing ones")
+    parser.add_argument("--progress", action="store_true",
+                        help="show each seed's training progress bar (epoch, loss, wait)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -74,7 +76,8 @@ def main(argv=None):
     if args.metapath_normalization != "sym":
         overrides["metapath_normalization"] = args.metapath_normalization
     if args.worker:
-        one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs, args.resume)
+        one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs, args.resume,
+                    args.progress)
         return
     for dataset in args.datasets:
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
@@ -82,7 +85,8 @@ def main(argv=None):
                         "--hard-negatives", str(args.hard_negatives),
                         "--metapath-normalization", args.metapath_normalization]
                        + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else [])
-                       + (["--resume"] if args.resume else []),
+                       + (["--resume"] if args.resume else [])
+                       + (["--progress"] if args.progress else []),
                        check=True)
 
 

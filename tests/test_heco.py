@@ -191,7 +191,10 @@ def test_hard_negative_loss_matches_dense_formula():
     pos = ((torch.rand(12, 12, generator=g) < 0.2) | torch.eye(12, dtype=torch.bool)).double()
     cfg = paper_config("acm").with_overrides(hard_negatives=3, tau=0.7)
     model = HeCo([12, None, None], [12, 4, 4], 1, cfg)
-    got = model._contrast(a, b, pos.to_sparse(), torch.Generator().manual_seed(9))
+    from graphcl.nn.infonce import multi_positive_infonce
+    per_row = multi_positive_infonce(a, b, pos.to_sparse(), 0.7, reduction="none")
+    got = model._add_hard_negatives(per_row, a, b, pos.to_sparse(),
+                                    torch.Generator().manual_seed(9)).mean()
     sim = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).t()
     sim = sim / 0.7
     lse_all = torch.logsumexp(sim, 1)

@@ -1,4 +1,5 @@
 """Neural-network blocks on graphcl's sparse ops."""
+from graphcl.nn.cross_view_infonce import cross_view_infonce
 from graphcl.nn.gcn_propagation import GCNPropagation
 from graphcl.nn.infonce import MultiPositiveInfoNCE, multi_positive_infonce
 from graphcl.nn.neighbour_contrast import NeighbourContrast, neighbour_contrast
@@ -7,5 +8,6 @@ from graphcl.nn.semantic_attention import SemanticAttention
 from graphcl.nn.student_t import StudentTAssignment, target_distribution
 
 __all__ = ["GCNPropagation", "NodeAttentionAggregation", "SemanticAttention",
-           "MultiPositiveInfoNCE", "multi_positive_infonce", "NeighbourContrast",
+           "MultiPositiveInfoNCE", "multi_positive_infonce", "cross_view_infonce",
+           "NeighbourContrast",
            "neighbour_contrast", "StudentTAssignment", "target_distribution"]

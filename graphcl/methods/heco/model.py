@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from graphcl.graph import SparseGraph
 from graphcl.nn import GCNPropagation, NodeAttentionAggregation, SemanticAttention
-from graphcl.nn.infonce import multi_positive_infonce
+from graphcl.nn.cross_view_infonce import cross_view_infonce
 from graphcl.sampling import sample_neighbors
 
 
@@ -186,17 +186,17 @@ class HeCo(nn.Module):
         cfg = self.config
         z_mp, z_sc = self.views(features, metapaths, neighbors, generator)
         p_mp, p_sc = self.head(z_mp), self.head(z_sc)
-        # Both directions use the same positive rows (not pos^T), as the reference does.
-        loss_mp = self._contrast(p_mp, p_sc, positives, generator)
-        loss_sc = self._contrast(p_sc, p_mp, positives, generator)
-        return cfg.lam * loss_mp + (1 - cfg.lam) * loss_sc
+        # Both directions use the same positive rows (not pos^T), as the reference does;
+        # the sc->mp scores are the transpose of the mp->sc ones, so one pass gives both.
+        loss_mp, loss_sc = cross_view_infonce(p_mp, p_sc, positives, cfg.tau,
+                                              block_size=cfg.loss_block_size)
+        if cfg.hard_negatives > 0:
+            loss_mp = self._add_hard_negatives(loss_mp, p_mp, p_sc, positives, generator)
+            loss_sc = self._add_hard_negatives(loss_sc, p_sc, p_mp, positives, generator)
+        return cfg.lam * loss_mp.mean() + (1 - cfg.lam) * loss_sc.mean()
 
-    def _contrast(self, anchor, sample, positives, generator):
+    def _add_hard_negatives(self, per_row, anchor, sample, positives, generator):
         cfg = self.config
-        per_row = multi_positive_infonce(anchor, sample, positives, cfg.tau,
-                                         block_size=cfg.loss_block_size, reduction="none")
-        if cfg.hard_negatives <= 0:
-            return per_row.mean()
         # loss_i = LSE_all_i - LSE_pos_i; adding the synthetic negatives to the
         # denominator turns it into logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i
         # = loss_i + softplus(LSE_mix_i - LSE_all_i). LSE_all_i = loss_i + LSE_pos_i
@@ -204,7 +204,7 @@ class HeCo(nn.Module):
         lse_all = per_row + _positive_logsumexp(anchor, sample, positives, cfg.tau)
         lse_mix = mixed_hard_negatives(anchor, sample, positives, cfg.tau, cfg.hard_negatives,
                                        cfg.hard_negative_mix, generator, cfg.loss_block_size)
-        return (per_row + F.softplus(lse_mix - lse_all)).mean()
+        return per_row + F.softplus(lse_mix - lse_all)
 
     @torch.no_grad()
     def embed(self, features, metapaths) -> Tensor:
