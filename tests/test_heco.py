@@ -239,3 +239,7 @@ def test_run_heco_resumes_only_the_missing_seeds(monkeypatch):
         run_module.run_heco("acm", [0, 1, 2], max_epochs=200, resume_from=first)
     with pytest.raises(ValueError, match="embeddings_path"):
         run_module.run_heco("acm", [0, 1, 2], resume_from=first, embeddings_path="e.pt")
+    # Every seed already done: nothing is trained and the dataset is not even loaded.
+    monkeypatch.setattr("graphcl.datasets.load_heco", lambda *a, **k: pytest.fail("loaded"))
+    again = run_module.run_heco("acm", [1, 3], progress=False, resume_from=resumed)
+    assert trained == [0, 1, 2, 3] and again["seeds"] == [1, 3]

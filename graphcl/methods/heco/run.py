@@ -52,11 +52,12 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
                                  f"instead of {mine[key]!r}")
         per_seed = [s for s in resume_from["per_seed"] if s["seed"] in set(seeds)]
     done = {s["seed"] for s in per_seed}
+    missing = [seed for seed in seeds if seed not in done]
+    if not missing and embeddings_path is None:
+        return _results(dataset, config, per_seed, max_epochs)  # nothing to train: no data load
     inputs = prepare_inputs(load_heco(dataset, root=root))
     embeddings = {}
-    for seed in seeds:
-        if seed in done:
-            continue
+    for seed in missing:
         result = train(inputs, config, seed=seed, max_epochs=max_epochs, progress=progress)
         start = time.perf_counter()
         metrics = evaluate(result.embeddings, inputs, config, seed=seed)
