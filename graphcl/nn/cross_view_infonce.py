@@ -13,8 +13,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _acc_dtype, _blocks,
-                                _check_block_size, _check_embeddings, _check_tau, _pair_scores,
-                                _Positives, _prepare_mask, _sparse_log_pos,
+                                _check_block_size, _check_embeddings, _check_tau, _Positives,
+                                _prepare_mask, _sparse_log_pos, _add_positive_pair_grads,
                                 multi_positive_infonce)
 
 __all__ = ["cross_view_infonce"]
@@ -52,19 +52,6 @@ def _forward_sums(a: Tensor, b: Tensor, pos: _Positives, shift: float, br: int, 
                 t.copy_(_transposed_tile(pos, r0, r1, c0, c1)).mul_(e)
                 sums[3, c0:c1] += t.sum(0).to(acc)
     return sums
-
-
-def _add_sparse_positive_grads(a, b, pos, lse_pos, w, grad_a, grad_b, transpose: bool) -> None:
-    """The positives' part of the gradient from the pairs: -w_i P_ij
-    exp(s - lse_pos_i) on s_ij (or on s_ji when ``transpose``)."""
-    x, y, gx, gy = (b, a, grad_b, grad_a) if transpose else (a, b, grad_a, grad_b)
-    acc = lse_pos.dtype
-    for p0, p1, s in _pair_scores(x, y, pos.rows, pos.cols):
-        r, c = pos.rows[p0:p1], pos.cols[p0:p1]
-        q = (s.to(acc) + pos.vals[p0:p1].to(acc).log() - lse_pos[r]).exp_()
-        g = q.to(a.dtype).mul_(w[r]).neg_().unsqueeze(1)
-        gx.index_add_(0, r, g * y.index_select(0, c))
-        gy.index_add_(0, c, g * x.index_select(0, r))
 
 
 class _CrossViewInfoNCE(torch.autograd.Function):
@@ -114,8 +101,8 @@ class _CrossViewInfoNCE(torch.autograd.Function):
                 grad_a[r0:r1].addmm_(g, b[c0:c1])
                 grad_b[c0:c1].addmm_(g.t(), a[r0:r1])
         if pos.is_sparse:
-            _add_sparse_positive_grads(a, b, pos, lse_pos[0], w[0], grad_a, grad_b, False)
-            _add_sparse_positive_grads(a, b, pos, lse_pos[1], w[1], grad_a, grad_b, True)
+            _add_positive_pair_grads(a, b, pos, lse_pos[0], w[0], grad_a, grad_b)
+            _add_positive_pair_grads(b, a, pos, lse_pos[1], w[1], grad_b, grad_a)  # on s_ji
         return grad_a, grad_b, None, None, None, None, None, None, None
 
 

@@ -212,6 +212,27 @@ def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives, diag: Optional[float]
     return row_max + sums.log()
 
 
+def _add_positive_pair_grads(a: Tensor, b: Tensor, pos: _Positives, lse_pos: Tensor, w: Tensor,
+                            grad_a: Optional[Tensor], grad_b: Optional[Tensor],
+                            zero_diagonal: bool = False) -> None:
+    """The positives' part of the gradient of a sparse mask, from the pairs:
+    dl/ds_ij += -w_i P_ij exp(s_ij - lse_pos_i) for s = a b^T, added into
+    ``grad_a``/``grad_b`` (either may be None). Swapping (a, grad_a) with
+    (b, grad_b) gives the transposed direction, s_ji."""
+    acc = lse_pos.dtype
+    for p0, p1, s in _pair_scores(a, b, pos.rows, pos.cols):
+        r, c = pos.rows[p0:p1], pos.cols[p0:p1]
+        # P_ij exp(s_ij - lse_pos_i) = exp(s_ij + log P_ij - lse_pos_i) <= 1
+        q = (s.to(acc) + pos.vals[p0:p1].to(acc).log() - lse_pos[r]).exp_()
+        g = q.to(a.dtype).mul_(w[r]).neg_()
+        if zero_diagonal:
+            g.masked_fill_(r == c, 0.0)
+        if grad_a is not None:
+            grad_a.index_add_(0, r, g.unsqueeze(1) * b.index_select(0, c))
+        if grad_b is not None:
+            grad_b.index_add_(0, c, g.unsqueeze(1) * a.index_select(0, r))
+
+
 def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
                    diag: Optional[float] = None):
     """Returns (lse_all [N], lse_pos [N]) in the accumulation dtype.
@@ -309,18 +330,7 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
             grad_a[r0:r1] = ga_r.mul_(w_c[r0:r1].unsqueeze(1))
 
     if pos.is_sparse:
-        acc = lse_pos.dtype
-        for p0, p1, s in _pair_scores(a, b, pos.rows, pos.cols):
-            r, c = pos.rows[p0:p1], pos.cols[p0:p1]
-            # P_ij exp(s_ij - lse_pos_i) = exp(s_ij + log P_ij - lse_pos_i) <= 1
-            q = (s.to(acc) + pos.vals[p0:p1].to(acc).log() - lse_pos[r]).exp_()
-            g = q.to(dtype).mul_(w_c[r]).neg_()
-            if diag is not None:
-                g.masked_fill_(r == c, 0.0)
-            if need_a:
-                grad_a.index_add_(0, r, g.unsqueeze(1) * b.index_select(0, c))
-            if need_b:
-                grad_b.index_add_(0, c, g.unsqueeze(1) * a.index_select(0, r))
+        _add_positive_pair_grads(a, b, pos, lse_pos, w_c, grad_a, grad_b, diag is not None)
         return grad_a, grad_b
 
     bad_rows = bad.nonzero().flatten()
