@@ -12,10 +12,10 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _acc_dtype, _blocks,
-                                _check_block_size, _check_embeddings, _check_tau, _Positives,
-                                _prepare_mask, _sparse_log_pos, _add_positive_pair_grads,
-                                multi_positive_infonce)
+from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _acc_dtype,
+                                _add_positive_pair_grads, _blocks, _check_block_size,
+                                _check_embeddings, _check_tau, _Positives, _prepare_mask,
+                                _sparse_log_pos, multi_positive_infonce)
 
 __all__ = ["cross_view_infonce"]
 

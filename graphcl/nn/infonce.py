@@ -212,9 +212,9 @@ def _sparse_log_pos(a: Tensor, b: Tensor, pos: _Positives, diag: Optional[float]
     return row_max + sums.log()
 
 
-def _add_positive_pair_grads(a: Tensor, b: Tensor, pos: _Positives, lse_pos: Tensor, w: Tensor,
-                            grad_a: Optional[Tensor], grad_b: Optional[Tensor],
-                            zero_diagonal: bool = False) -> None:
+def _add_positive_pair_grads(a: Tensor, b: Tensor, pos: _Positives, lse_pos: Tensor,
+                             w: Tensor, grad_a: Optional[Tensor], grad_b: Optional[Tensor],
+                             zero_diagonal: bool = False) -> None:
     """The positives' part of the gradient of a sparse mask, from the pairs:
     dl/ds_ij += -w_i P_ij exp(s_ij - lse_pos_i) for s = a b^T, added into
     ``grad_a``/``grad_b`` (either may be None). Swapping (a, grad_a) with
