@@ -22,6 +22,7 @@ def heco_table(paths):
     for path in paths:
         r = json.loads(Path(path).read_text())
         paper = PAPER_RESULTS.get(r["dataset"], {})
+        label = r["dataset"] + (f" ({r['max_epochs']}-epoch cap)" if r.get("max_epochs") else "")
         for rate, metrics in r["metrics"].items():
             cells = []
             for name in ("macro_f1", "micro_f1", "auc"):
@@ -30,11 +31,11 @@ def heco_table(paths):
                 short = ref is not None and 100 * metrics[name]["mean"] < ref[0] - ref[1]
                 cells += [f"**{ours}**" if short else ours,
                           f"{ref[0]:.2f}±{ref[1]:.1f}" if ref else "n/a"]
-            lines.append(f"| {r['dataset']} | {rate} | " + " | ".join(cells) + " |")
+            lines.append(f"| {label} | {rate} | " + " | ".join(cells) + " |")
         per_seed = r["per_seed"]
         first = next(iter(r["metrics"].values()))
         n = len(per_seed)
-        extra.append(f"| {r['dataset']} | {n} ({r['seeds'][0]}..{r['seeds'][-1]}) | "
+        extra.append(f"| {label} | {n} ({r['seeds'][0]}..{r['seeds'][-1]}) | "
                      f"{_cell(first['nmi'])} | {_cell(first['ari'])} | "
                      f"{r.get('seconds_per_epoch', float('nan')):.2f} | "
                      f"{sum(s['epochs'] for s in per_seed) / n:.0f} | "
