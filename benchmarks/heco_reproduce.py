@@ -6,6 +6,13 @@ results table against the paper, and speed/memory per dataset.
 
 Each dataset runs in its own process so its peak RSS is its own. Seeds are
 the paper config's seed, seed + 1, ... (ACM 0-9, DBLP 53-62, AMiner 4-13).
+To use more cores, split the seeds over processes with --first-seed and
+separate --out folders, then combine them:
+
+    python benchmarks/heco_reproduce.py --datasets aminer --first-seed 11 --seeds 3 \
+        --out benchmarks/results/heco_part2 --resume
+    python benchmarks/heco_reproduce.py --merge benchmarks/results/heco/aminer.json \
+        benchmarks/results/heco_part2/aminer.json --out benchmarks/results/heco
 """
 import argparse
 import json
@@ -17,10 +24,11 @@ from pathlib import Path
 
 
 def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
-                max_epochs=None, resume=False, progress=False) -> dict:
+                max_epochs=None, resume=False, progress=False, first_seed=None) -> dict:
     import torch
     from graphcl.methods.heco import paper_config, results_table, run_heco, write_results
     cfg = paper_config(dataset).with_overrides(**overrides)
+    first_seed = cfg.seed if first_seed is None else first_seed
     start = time.perf_counter()
     suffix = "".join(f"_{k}{v}" for k, v in sorted(overrides.items()))
     path = out_dir / f"{dataset}{suffix}.json"
@@ -38,7 +46,7 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
               f"{per_seed[-1]['train_seconds']:.0f} s) -> {path}", flush=True)
 
     previous = json.loads(path.read_text()) if resume and path.exists() else None
-    results = run_heco(dataset, list(range(cfg.seed, cfg.seed + seeds)), config=cfg,
+    results = run_heco(dataset, list(range(first_seed, first_seed + seeds)), config=cfg,
                        progress=progress, on_seed=save, max_epochs=max_epochs,
                        resume_from=previous)
     save(results, report=False)
@@ -51,10 +59,32 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
     return results
 
 
+def merge_files(paths, out_dir: Path) -> None:
+    """Per-seed results of several files -> one file; run-level figures
+    (peak RSS, threads) are the maximum over the parts, wall time their sum."""
+    from graphcl.methods.heco import merge_results, results_table, write_results
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    merged = merge_results(parts)
+    per_seed = merged["per_seed"]
+    merged["wall_seconds"] = sum(p.get("wall_seconds", 0.0) for p in parts)
+    merged["peak_rss_gb"] = max(p.get("peak_rss_gb", 0.0) for p in parts)
+    merged["torch_threads"] = max(p.get("torch_threads", 0) for p in parts)
+    merged["seconds_per_epoch"] = (sum(s["train_seconds"] for s in per_seed)
+                                   / sum(s["epochs"] for s in per_seed))
+    path = out_dir / f"{merged['dataset']}.json"
+    write_results(merged, path)
+    print(results_table(merged))
+    print(f"merged {len(parts)} files, seeds {merged['seeds']} -> {path}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["acm", "dblp", "aminer"])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=None,
+                        help="first seed (default: the paper config's seed)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="combine results files of disjoint seeds into --out/<dataset>.json")
     parser.add_argument("--out", default="benchmarks/results/heco")
     parser.add_argument("--hard-negatives", type=int, default=0,
                         help="our HeCo_MU-style option: mix each anchor's k hardest negatives")
@@ -70,6 +100,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        merge_files(args.merge, out_dir)
+        return
     overrides = {}
     if args.hard_negatives:
         overrides["hard_negatives"] = args.hard_negatives
@@ -77,7 +110,7 @@ def main(argv=None):
         overrides["metapath_normalization"] = args.metapath_normalization
     if args.worker:
         one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs, args.resume,
-                    args.progress)
+                    args.progress, args.first_seed)
         return
     for dataset in args.datasets:
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
@@ -86,7 +119,9 @@ def main(argv=None):
                         "--metapath-normalization", args.metapath_normalization]
                        + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else [])
                        + (["--resume"] if args.resume else [])
-                       + (["--progress"] if args.progress else []),
+                       + (["--progress"] if args.progress else [])
+                       + ([f"--first-seed={args.first_seed}"] if args.first_seed is not None
+                          else []),
                        check=True)
 
 

@@ -2,6 +2,7 @@
 heterogeneous graph, the CLI, and a short real training run on ACM."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -243,3 +244,32 @@ def test_run_heco_resumes_only_the_missing_seeds(monkeypatch):
     monkeypatch.setattr("graphcl.datasets.load_heco", lambda *a, **k: pytest.fail("loaded"))
     again = run_module.run_heco("acm", [1, 3], progress=False, resume_from=resumed)
     assert trained == [0, 1, 2, 3] and again["seeds"] == [1, 3]
+
+
+def test_merge_results_combines_disjoint_seeds_and_rejects_mismatches():
+    from graphcl.methods.heco.run import _results, merge_results
+    cfg = paper_config("aminer")
+
+    def seed_result(seed, value):
+        scores = {m: {"mean": value, "std": 0.0} for m in ("macro_f1", "micro_f1", "auc")}
+        metrics = {str(rate): scores for rate in (20, 40, 60)}
+        metrics["clustering"] = {"nmi": {"mean": value, "std": 0.0}, "ari": {"mean": 0.1, "std": 0.0}}
+        return {"seed": seed, "metrics": metrics, "epochs": 10, "best_epoch": 5,
+                "train_seconds": 1.0, "eval_seconds": 0.5}
+
+    part1 = json.loads(json.dumps(_results("aminer", cfg, [seed_result(4, 0.6), seed_result(5, 0.7)])))
+    part2 = json.loads(json.dumps(_results("aminer", cfg, [seed_result(12, 0.8)])))
+    merged = merge_results([part2, part1])
+    assert merged["seeds"] == [4, 5, 12]
+    assert merged["metrics"]["40"]["macro_f1"]["mean"] == pytest.approx(0.7)
+    assert merged["metrics"]["40"]["nmi"]["std"] == pytest.approx(np.std([0.6, 0.7, 0.8]))
+    assert merged["config"] == part1["config"]
+    with pytest.raises(ValueError, match="share seeds"):
+        merge_results([part1, part1])
+    other = json.loads(json.dumps(_results("aminer", cfg.with_overrides(tau=0.9),
+                                           [seed_result(12, 0.8)])))
+    with pytest.raises(ValueError, match="different config"):
+        merge_results([part1, other])
+    capped = dict(part2, max_epochs=200)
+    with pytest.raises(ValueError, match="different max_epochs"):
+        merge_results([part1, capped])

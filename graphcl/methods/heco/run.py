@@ -74,6 +74,28 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
     return _results(dataset, config, per_seed, max_epochs)
 
 
+def merge_results(parts: Sequence[Dict]) -> Dict:
+    """One results dictionary from runs of disjoint seeds (e.g. seeds split
+    across processes) of the same dataset, config and ``max_epochs``."""
+    if not parts:
+        raise ValueError("merge_results needs at least one results dictionary")
+    first = parts[0]
+    per_seed: List[Dict] = []
+    for part in parts:
+        for key in ("dataset", "config", "max_epochs"):
+            if part.get(key) != first.get(key):
+                raise ValueError(f"cannot merge results with different {key}: "
+                                 f"{first.get(key)!r} and {part.get(key)!r}")
+        per_seed += part["per_seed"]
+    seeds = [s["seed"] for s in per_seed]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"cannot merge results that share seeds: {sorted(seeds)}")
+    config = HeCoConfig(**{k: (list(v) if isinstance(v, list) else v)
+                           for k, v in first["config"].items()})
+    return _results(first["dataset"], config, sorted(per_seed, key=lambda s: s["seed"]),
+                    first.get("max_epochs"))
+
+
 def _results(dataset: str, config: HeCoConfig, per_seed: List[Dict],
              max_epochs: Optional[int] = None) -> Dict:
     """The results.json dictionary for the seeds run so far."""
