@@ -13,6 +13,17 @@ def _cell(m, scale=100.0):
     return f"{scale * m['mean']:.2f}±{scale * m['std']:.2f}"
 
 
+def seed_ranges(seeds) -> str:
+    """[4, 5, 6, 12, 13] -> '4-6, 12-13'."""
+    seeds, parts, start = sorted(seeds), [], None
+    for i, seed in enumerate(seeds):
+        start = seed if start is None else start
+        if i + 1 == len(seeds) or seeds[i + 1] != seed + 1:
+            parts.append(str(seed) if seed == start else f"{start}-{seed}")
+            start = None
+    return ", ".join(parts)
+
+
 def heco_table(paths):
     from graphcl.methods.heco.config import PAPER_RESULTS
     lines = ["| dataset | labels | Ma-F1 ours | Ma-F1 paper | Mi-F1 ours | Mi-F1 paper | AUC ours | AUC paper |",
@@ -35,7 +46,7 @@ def heco_table(paths):
         per_seed = r["per_seed"]
         first = next(iter(r["metrics"].values()))
         n = len(per_seed)
-        extra.append(f"| {label} | {n} ({r['seeds'][0]}..{r['seeds'][-1]}) | "
+        extra.append(f"| {label} | {n} ({seed_ranges(r['seeds'])}) | "
                      f"{_cell(first['nmi'])} | {_cell(first['ari'])} | "
                      f"{r.get('seconds_per_epoch', float('nan')):.2f} | "
                      f"{sum(s['epochs'] for s in per_seed) / n:.0f} | "
