@@ -21,24 +21,19 @@ from pathlib import Path
 import torch
 
 
-def two_calls(z1, z2, positives, tau, block_size):
-    from graphcl.nn.cross_view_infonce import _two_calls
-    return _two_calls(z1, z2, positives, tau, block_size)
-
-
 def one_dataset(name: str, rounds: int, epochs_per_round: int) -> dict:
     from graphcl.datasets import load_heco
     from graphcl.methods.heco import model as heco_model
     from graphcl.methods.heco import paper_config, prepare_inputs
     from graphcl.methods.heco.train import seed_everything
-    from graphcl.nn.cross_view_infonce import cross_view_infonce
+    from graphcl.nn.cross_view_infonce import _two_calls, cross_view_infonce
 
     inputs = prepare_inputs(load_heco(name))
     cfg = paper_config(name)
     generator = seed_everything(cfg.seed)
     model = heco_model.HeCo(inputs.in_channels, inputs.num_nodes, len(inputs.metapaths), cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    variants = {"fused": cross_view_infonce, "two calls": two_calls}
+    variants = {"fused": cross_view_infonce, "two calls": _two_calls}
 
     def loss_with(variant):
         heco_model.cross_view_infonce = variants[variant]
