@@ -90,6 +90,10 @@ def main(argv=None):
                         help="our HeCo_MU-style option: mix each anchor's k hardest negatives")
     parser.add_argument("--metapath-normalization", choices=["sym", "row"], default="sym",
                         help="'sym' is the reference; 'row' is a variant to compare")
+    parser.add_argument("--attn-dropout-mode", choices=["parameter", "coefficients"],
+                        default="parameter",
+                        help="'parameter' is the reference's quirk (dropout on the attention "
+                             "vector); 'coefficients' is the usual GAT dropout, a variant to compare")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="cap on epochs (speed measurements only; default: early stopping)")
     parser.add_argument("--resume", action="store_true",
@@ -108,6 +112,8 @@ def main(argv=None):
         overrides["hard_negatives"] = args.hard_negatives
     if args.metapath_normalization != "sym":
         overrides["metapath_normalization"] = args.metapath_normalization
+    if args.attn_dropout_mode != "parameter":
+        overrides["attn_dropout_mode"] = args.attn_dropout_mode
     if args.worker:
         one_dataset(args.datasets[0], args.seeds, out_dir, overrides, args.max_epochs, args.resume,
                     args.progress, args.first_seed)
@@ -116,7 +122,8 @@ def main(argv=None):
         subprocess.run([sys.executable, __file__, "--worker", "--datasets", dataset,
                         "--seeds", str(args.seeds), "--out", str(out_dir),
                         "--hard-negatives", str(args.hard_negatives),
-                        "--metapath-normalization", args.metapath_normalization]
+                        "--metapath-normalization", args.metapath_normalization,
+                        "--attn-dropout-mode", args.attn_dropout_mode]
                        + (["--max-epochs", str(args.max_epochs)] if args.max_epochs else [])
                        + (["--resume"] if args.resume else [])
                        + (["--progress"] if args.progress else [])
