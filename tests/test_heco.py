@@ -208,6 +208,38 @@ def test_hard_negative_loss_matches_dense_formula():
                                torch.autograd.grad(expected, (a, b)))
 
 
+@pytest.mark.parametrize("block_size", [5, 64])
+def test_hard_negative_helpers_agree_on_dense_and_sparse_masks(block_size):
+    """The dense-mask paths (used for DBLP without converting to sparse) give the
+    same positive log-sum-exp, gradients and hardest negatives as the sparse ones,
+    also when the rows are split into blocks; stored zeros are not positives."""
+    from graphcl.methods.heco.model import _positive_logsumexp, mixed_hard_negatives
+    g = torch.Generator().manual_seed(4)
+    a = torch.randn(13, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(13, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    weights = (torch.rand(13, 13, generator=g, dtype=torch.float64) + 0.5) * (
+        torch.rand(13, 13, generator=g) < 0.3)
+    dense = weights + torch.eye(13, dtype=torch.float64)
+    indices = dense.nonzero().t()
+    extra_zero = torch.tensor([[0], [int((dense[0] == 0).nonzero()[0])]])  # stored 0 entry
+    sparse = torch.sparse_coo_tensor(torch.cat([indices, extra_zero], 1),
+                                     torch.cat([dense[indices[0], indices[1]],
+                                                torch.zeros(1, dtype=torch.float64)]), (13, 13))
+    results = []
+    for mask in (sparse, dense):
+        lse = _positive_logsumexp(a, b, mask, 0.6, block_size)
+        results.append((lse, torch.autograd.grad(lse.sum(), (a, b))))
+    expected = torch.logsumexp((torch.nn.functional.normalize(a, dim=1)
+                                @ torch.nn.functional.normalize(b, dim=1).t()) / 0.6
+                               + dense.log(), 1)
+    torch.testing.assert_close(results[0][0], expected)
+    torch.testing.assert_close(results[1][0], expected)
+    torch.testing.assert_close(results[0][1], results[1][1])
+    mixed = [mixed_hard_negatives(a, b, mask, 0.6, 4, 0.5, torch.Generator().manual_seed(2),
+                                  block_size) for mask in (sparse, dense)]
+    torch.testing.assert_close(mixed[0], mixed[1])
+
+
 def test_run_heco_resumes_only_the_missing_seeds(monkeypatch):
     from types import SimpleNamespace
 

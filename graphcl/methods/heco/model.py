@@ -120,15 +120,18 @@ def mixed_hard_negatives(anchor: Tensor, sample: Tensor, pos_mask: Tensor, tau: 
     """
     a = F.normalize(anchor, dim=1)
     s = F.normalize(sample, dim=1)
-    pos = pos_mask.coalesce() if pos_mask.is_sparse else pos_mask.to_sparse().coalesce()
-    rows, cols = pos.indices()
+    if pos_mask.is_sparse:
+        rows, cols = _positive_pairs(pos_mask)[:2]
     hard = []
     with torch.no_grad():
         for start in range(0, a.size(0), block_size):
             stop = min(start + block_size, a.size(0))
             sim = a[start:stop] @ s.t()
-            in_block = (rows >= start) & (rows < stop)
-            sim[rows[in_block] - start, cols[in_block]] = float("-inf")
+            if pos_mask.is_sparse:
+                in_block = (rows >= start) & (rows < stop)
+                sim[rows[in_block] - start, cols[in_block]] = float("-inf")
+            else:  # a dense mask (DBLP's is 25% full) is used as is, not converted
+                sim.masked_fill_(pos_mask[start:stop] > 0, float("-inf"))
             hard.append(sim.topk(min(k, s.size(0)), dim=1).indices)
     hard = torch.cat(hard)  # [N, k]
     pair = torch.randint(0, hard.size(1), (hard.size(0), hard.size(1)), generator=generator,
@@ -201,7 +204,8 @@ class HeCo(nn.Module):
         # denominator turns it into logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i
         # = loss_i + softplus(LSE_mix_i - LSE_all_i). LSE_all_i = loss_i + LSE_pos_i
         # needs only the positive pairs, so no second N x M pass is made.
-        lse_all = per_row + _positive_logsumexp(anchor, sample, positives, cfg.tau)
+        lse_all = per_row + _positive_logsumexp(anchor, sample, positives, cfg.tau,
+                                                cfg.loss_block_size)
         lse_mix = mixed_hard_negatives(anchor, sample, positives, cfg.tau, cfg.hard_negatives,
                                        cfg.hard_negative_mix, generator, cfg.loss_block_size)
         return per_row + F.softplus(lse_mix - lse_all)
@@ -216,14 +220,30 @@ class HeCo(nn.Module):
         return z.detach()
 
 
-def _positive_logsumexp(anchor: Tensor, sample: Tensor, positives: Tensor, tau: float) -> Tensor:
-    """log sum_j P_ij exp(cos(anchor_i, sample_j) / tau) from the positive
-    pairs only (O(nnz * d)); differentiable. Every row needs a positive."""
-    a, s = F.normalize(anchor, dim=1), F.normalize(sample, dim=1)
-    pos = positives.coalesce() if positives.is_sparse else positives.to_sparse().coalesce()
+def _positive_pairs(positives: Tensor):
+    """(rows, cols, weights) of the entries > 0 of a sparse mask."""
+    pos = positives.coalesce()
     (rows, cols), weights = pos.indices(), pos.values()
     keep = weights > 0
-    rows, cols, weights = rows[keep], cols[keep], weights[keep]
+    return rows[keep], cols[keep], weights[keep]
+
+
+def _positive_logsumexp(anchor: Tensor, sample: Tensor, positives: Tensor, tau: float,
+                        block_size: int = 4096) -> Tensor:
+    """log sum_j P_ij exp(cos(anchor_i, sample_j) / tau); differentiable. Every
+    row needs a positive. A sparse mask costs O(nnz * d) (positive pairs only); a
+    dense one is scored in row blocks of ``block_size``."""
+    a, s = F.normalize(anchor, dim=1), F.normalize(sample, dim=1)
+    if not positives.is_sparse:
+        out = []
+        for start in range(0, a.size(0), block_size):
+            block = positives[start:start + block_size].to(a.dtype)
+            log_weights = torch.where(block > 0, block.clamp_min(torch.finfo(a.dtype).tiny).log(),
+                                      torch.full((), float("-inf"), dtype=a.dtype, device=a.device))
+            out.append(torch.logsumexp(a[start:start + block_size] @ s.t() / tau + log_weights,
+                                       dim=1))
+        return torch.cat(out)
+    rows, cols, weights = _positive_pairs(positives)
     scores = (a[rows] * s[cols]).sum(1) / tau + weights.to(a.dtype).log()
     shift = torch.full((a.size(0),), float("-inf"), dtype=a.dtype, device=a.device)
     shift = shift.scatter_reduce(0, rows, scores.detach(), reduce="amax")  # only a shift
