@@ -224,7 +224,8 @@ def test_hard_negative_helpers_agree_on_dense_and_sparse_masks(block_size):
     extra_zero = torch.tensor([[0], [int((dense[0] == 0).nonzero()[0])]])  # stored 0 entry
     sparse = torch.sparse_coo_tensor(torch.cat([indices, extra_zero], 1),
                                      torch.cat([dense[indices[0], indices[1]],
-                                                torch.zeros(1, dtype=torch.float64)]), (13, 13))
+                                                torch.zeros(1, dtype=torch.float64)]), (13, 13),
+                                     check_invariants=True)
     results = []
     for mask in (sparse, dense):
         lse = _positive_logsumexp(a, b, mask, 0.6, block_size)
