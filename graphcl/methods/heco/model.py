@@ -202,8 +202,9 @@ class HeCo(nn.Module):
         cfg = self.config
         # loss_i = LSE_all_i - LSE_pos_i; adding the synthetic negatives to the
         # denominator turns it into logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i
-        # = loss_i + softplus(LSE_mix_i - LSE_all_i). LSE_all_i = loss_i + LSE_pos_i
-        # needs only the positive pairs, so no second N x M pass is made.
+        # = loss_i + softplus(LSE_mix_i - LSE_all_i). LSE_all_i = loss_i + LSE_pos_i:
+        # a sparse mask needs only the positive pairs for LSE_pos; a dense one
+        # (DBLP) costs one blocked N x M GEMM, cheaper than gathering its 4M pairs.
         lse_all = per_row + _positive_logsumexp(anchor, sample, positives, cfg.tau,
                                                 cfg.loss_block_size)
         lse_mix = mixed_hard_negatives(anchor, sample, positives, cfg.tau, cfg.hard_negatives,
