@@ -23,6 +23,11 @@ import time
 from pathlib import Path
 
 
+def seconds_per_epoch(per_seed) -> float:
+    """Training seconds per epoch over all seeds (not a mean of per-seed rates)."""
+    return sum(s["train_seconds"] for s in per_seed) / sum(s["epochs"] for s in per_seed)
+
+
 def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
                 max_epochs=None, resume=False, progress=False, first_seed=None) -> dict:
     import torch
@@ -38,8 +43,7 @@ def one_dataset(dataset: str, seeds: int, out_dir: Path, overrides: dict,
         results["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         results["torch_threads"] = torch.get_num_threads()
         per_seed = results["per_seed"]
-        results["seconds_per_epoch"] = (sum(s["train_seconds"] for s in per_seed)
-                                        / sum(s["epochs"] for s in per_seed))
+        results["seconds_per_epoch"] = seconds_per_epoch(per_seed)
         write_results(results, path)
         if report:
             print(f"{dataset}: seed {per_seed[-1]['seed']} done ({per_seed[-1]['epochs']} epochs, "
@@ -69,8 +73,7 @@ def merge_files(paths, out_dir: Path) -> None:
     merged["wall_seconds"] = sum(p.get("wall_seconds", 0.0) for p in parts)
     merged["peak_rss_gb"] = max(p.get("peak_rss_gb", 0.0) for p in parts)
     merged["torch_threads"] = max(p.get("torch_threads", 0) for p in parts)
-    merged["seconds_per_epoch"] = (sum(s["train_seconds"] for s in per_seed)
-                                   / sum(s["epochs"] for s in per_seed))
+    merged["seconds_per_epoch"] = seconds_per_epoch(per_seed)
     path = out_dir / f"{merged['dataset']}.json"
     write_results(merged, path)
     print(results_table(merged))
