@@ -29,6 +29,7 @@ from graphcl.datasets.heco import (
     load_heco,
     metapath_from_relations,
 )
+from graphcl.datasets._npy import UnsafePickleError, load_integer_object_array
 from graphcl.datasets.positives import (
     HECO_POSITIVE_T,
     determined_rows,
@@ -532,6 +533,158 @@ def test_checksums_argument_is_checked(tmp_path):
     with pytest.raises(ValueError, match="not a file"):
         load_heco("freebase", root=tmp_path, checksums={"nope.npy": acm_labels})
     assert not any(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------
+# nei_*.npy: a restricted unpickler, even for pinned files
+# ---------------------------------------------------------------------------
+
+class _Call:
+    """Pickles as ``func(*args)``: unpickling it calls func (a stand-in for an attack)."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def _attacks(marker: Path):
+    """Pickled calls that each create ``marker`` when unpickled."""
+    import builtins
+    import shlex
+    return {
+        "os.system": _Call(os.system, f"touch {shlex.quote(str(marker))}"),
+        "builtins.eval": _Call(builtins.eval, f"__import__('os').mkdir({str(marker)!r})"),
+        "os.mkdir": _Call(os.mkdir, str(marker)),
+    }
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def _object_array(items) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):  # item by item: equal lengths must not broadcast
+        out[i] = item
+    return out
+
+
+@pytest.mark.parametrize("attack", ["os.system", "builtins.eval", "os.mkdir"])
+def test_pinned_malicious_neighbour_file_cannot_run_code(freebase, tmp_path, attack):
+    """A SHA256SUMS written next to a crafted nei_a.npy pins it; it must still not run."""
+    root, sums, _ = freebase
+    marker = tmp_path / f"pwned-{attack}"
+    payload = _attacks(marker)[attack]
+    # The attack is real: an ordinary unpickler runs it.
+    pickle.loads(pickle.dumps(payload))
+    assert marker.exists()
+    marker.rmdir() if marker.is_dir() else marker.unlink()
+
+    mirror = Path(os.environ["GRAPHCL_MIRROR"]) / "heco" / "freebase"
+    evil = _npy_bytes(_object_array([payload] + [np.array([1])] * (3492 - 1)))
+    (mirror / "nei_a.npy").write_bytes(evil)
+    folder = root / "heco" / "freebase"
+    folder.mkdir(parents=True)
+    pins = dict(sums, **{"nei_a.npy": _sha256(evil)})
+    (folder / "SHA256SUMS").write_text("".join(f"{sha}  {name}\n" for name, sha in pins.items()))
+    with pytest.raises(UnsafePickleError) as error:
+        load_heco("freebase")
+    message = str(error.value)
+    assert str(folder / "nei_a.npy") in message and "refused" in message
+    assert not marker.exists()
+
+
+def test_whole_pickle_replaced_by_a_call_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    header = _npy_bytes(_object_array([np.array([1])]))
+    # numpy's header (object dtype), then a pickle that is nothing but the call
+    crafted = header[:header.index(b"\n") + 1] + pickle.dumps(_attacks(marker)["os.mkdir"])
+    with pytest.raises(UnsafePickleError, match=r"nei_x\.npy.*posix\.mkdir|nei_x\.npy.*os\.mkdir"):
+        load_integer_object_array(crafted, "nei_x.npy")
+    assert not marker.exists()
+
+
+def _with_pickle(array: np.ndarray, protocol: int) -> bytes:
+    """numpy's .npy header for ``array`` followed by its pickle in ``protocol``
+    (numpy 1.x's np.save wrote protocol 3, numpy 2.x writes 4)."""
+    header = _npy_bytes(array)
+    return header[:header.index(b"\n") + 1] + pickle.dumps(array, protocol=protocol)
+
+
+@pytest.mark.parametrize("protocol", ["np.save", 3, 4, 5])
+def test_object_array_of_integer_arrays_loads(protocol):
+    items = [np.array([3, 1, 2]), np.array([], dtype=np.int64), np.array([7], dtype=np.int32),
+             np.array([9, 8], dtype=">i2"), np.array([[4, 5]], dtype=np.uint8), np.array([6, 6, 6])]
+    array = _object_array(items)
+    payload = _npy_bytes(array) if protocol == "np.save" else _with_pickle(array, protocol)
+    loaded = load_integer_object_array(payload, "nei_x.npy")
+    assert loaded.dtype == object and loaded.shape == (6,)
+    for got, want in zip(loaded, items):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_protocol_2_bytes_need_codecs_which_is_refused():
+    # Python 3's protocol 2 rebuilds bytes with _codecs.encode: not an allowed global.
+    with pytest.raises(UnsafePickleError, match="_codecs.encode"):
+        load_integer_object_array(_with_pickle(_object_array([np.array([1])]), 2), "nei_x.npy")
+
+
+def test_shipped_neighbour_files_load_as_numpy_loads_them(mirror):
+    import io
+    for path in sorted((mirror / "heco").glob("*/nei_*.npy")):
+        payload = path.read_bytes()
+        got = load_integer_object_array(payload, str(path))
+        want = np.load(io.BytesIO(payload), allow_pickle=True)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        if want.dtype == object:
+            assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
+        else:
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("items, match", [
+    ([np.array([1.5, 2.0])], "integer"),                              # float items
+    ([np.array(["a"])], "integer"),                                   # strings
+    ([_object_array([np.array([1])])], "integer"),                    # nested object array
+    ([np.zeros(2, dtype=[("a", "i8")])], "integer"),                  # structured dtype
+    (["text"], "integer arrays"),                                     # a str item
+    ([{1: 2}], "integer arrays"),                                     # a dict item
+])
+def test_object_array_with_other_items_is_refused(items, match):
+    with pytest.raises(UnsafePickleError, match=match) as error:
+        load_integer_object_array(_npy_bytes(_object_array(items)), "nei_x.npy")
+    assert "nei_x.npy" in str(error.value)
+
+
+def test_truncated_or_inconsistent_pickle_is_refused():
+    payload = _npy_bytes(_object_array([np.array([1, 2]), np.array([3])]))
+    with pytest.raises(UnsafePickleError, match="nei_x.npy"):
+        load_integer_object_array(payload[:-20], "nei_x.npy")
+    header = _npy_bytes(_object_array([np.array([1])] * 3))  # the header says 3 items
+    two = pickle.dumps(_object_array([np.array([1]), np.array([2])]), protocol=4)
+    mismatch = header[:header.index(b"\n") + 1] + two
+    with pytest.raises(UnsafePickleError, match="header"):
+        load_integer_object_array(mismatch, "nei_x.npy")
+    with pytest.raises(ValueError, match="nei_x.npy"):
+        load_integer_object_array(b"not an npy file", "nei_x.npy")
+
+
+def test_plain_integer_array_is_read_without_pickle():
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(6).reshape(3, 2))
+    np.testing.assert_array_equal(load_integer_object_array(buffer.getvalue(), "n.npy"),
+                                  np.arange(6).reshape(3, 2))
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones(3))
+    with pytest.raises(ValueError, match="n.npy.*integers"):
+        load_integer_object_array(buffer.getvalue(), "n.npy")
 
 
 # ---------------------------------------------------------------------------

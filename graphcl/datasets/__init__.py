@@ -15,6 +15,7 @@ from graphcl.datasets._files import (
     mirror_root,
     read_verified_bytes,
 )
+from graphcl.datasets._npy import UnsafePickleError
 from graphcl.datasets.planetoid import PLANETOID_FILES, load_planetoid
 from graphcl.datasets.heco import HECO_FILES, HeCoDataset, MissingChecksumError, load_heco
 from graphcl.datasets.positives import is_valid_topt_selection, topt_positives
@@ -28,5 +29,5 @@ __all__ = [
     "ChecksumError", "DownloadError", "DATASET_FILES", "data_root", "mirror_root",
     "fetch_file", "fetch_all", "read_verified_bytes", "load_planetoid",
     "HECO_FILES", "HeCoDataset", "MissingChecksumError", "load_heco", "is_valid_topt_selection", "topt_positives",
-    "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError", "load_sdcn",
+    "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError", "load_sdcn", "UnsafePickleError",
 ]

@@ -6,8 +6,12 @@ one commit. Each dataset is described by a small declarative
 files, file hashes), and one loader, :func:`load_heco`, handles all four.
 
 Every file is sha256-verified before it is parsed (see
-:mod:`graphcl.datasets._files`); this matters most for the ``nei_*.npy`` files,
-which are pickled object arrays. Freebase's files are not part of this
+:mod:`graphcl.datasets._files`). The ``nei_*.npy`` files are pickled object
+arrays; a pinned hash proves integrity, not that the file is harmless (whoever
+can write the data root can pin a crafted file in ``SHA256SUMS``), so they are
+read with a restricted unpickler that rebuilds only integer arrays and refuses
+every other global (:mod:`graphcl.datasets._npy`): no dataset file can run
+code. Freebase's files are not part of this
 release's data, so its hashes are unknown: the user pins them (``checksums=``
 or a ``SHA256SUMS`` file), and nothing is read until they are pinned.
 
@@ -42,6 +46,7 @@ from graphcl.datasets._files import (
     mirror_root,
     read_verified_bytes,
 )
+from graphcl.datasets._npy import UnsafePickleError, load_integer_object_array
 from graphcl.datasets.positives import csr_to_edge_index
 
 HECO_COMMIT = "20e8ca2042838877b2c815279920218b6bbea1db"
@@ -358,8 +363,8 @@ def _pinned_hashes(spec: HeCoSpec, checksums: Checksums,
 # Parsing (only ever called on verified bytes)
 # ---------------------------------------------------------------------------
 
-def _load_npy(payload: bytes, allow_pickle: bool = False) -> np.ndarray:
-    return np.load(io.BytesIO(payload), allow_pickle=allow_pickle)
+def _load_npy(payload: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(payload), allow_pickle=False)
 
 
 def _load_sparse(payload: bytes) -> sp.csr_matrix:
@@ -388,8 +393,10 @@ def _neighbour_edges(payload: bytes, file: str, num_targets: int, num_neighbours
     Edges are grouped by target node in id order, and each node's neighbours
     keep the file's order (the reference samples from these lists by position).
     """
-    # Pickled object array: safe only because the payload was verified.
-    nei = _load_npy(payload, allow_pickle=True)
+    # A pickled object array. Verification proves integrity, not intent (the
+    # user may pin any file), so it is read with an unpickler that can only
+    # rebuild integer arrays: no file can run code.
+    nei = load_integer_object_array(payload, file)
     if nei.dtype == object:
         lists = [np.asarray(a, dtype=np.int64).reshape(-1) for a in nei]
     elif nei.ndim == 2:  # ACM nei_s.npy: a plain (N, 1) array, one subject per paper
@@ -568,6 +575,8 @@ def load_heco(name: str, root: Optional[PathLike] = None, checksums: Checksums =
         MissingChecksumError: A needed file has no known or pinned sha256.
         graphcl.datasets.ChecksumError: A file is corrupt or truncated.
         graphcl.datasets.DownloadError: A file could not be fetched.
+        UnsafePickleError: A ``nei_*.npy`` pickle names a global other than the few
+            numpy needs for integer arrays, or holds other items (nothing of it ran).
     """
     spec = heco_spec(name)
     pinned = _pinned_hashes(spec, checksums, root)
@@ -610,7 +619,9 @@ def load_heco(name: str, root: Optional[PathLike] = None, checksums: Checksums =
     letters = spec.letters
     for t in spec.schema_types:
         file = f"nei_{letters[t]}.npy"
-        data[t, "schema", target].edge_index = _neighbour_edges(payloads[file], file, n, num_nodes[t])
+        where = str(data_root(root).joinpath(*PurePosixPath(spec.relative_path(file)).parts))
+        data[t, "schema", target].edge_index = _neighbour_edges(payloads[file], where, n,
+                                                                num_nodes[t])
 
     labels = _load_npy(payloads["labels.npy"]).reshape(-1)
     if labels.shape[0] != n or not np.array_equal(labels, np.round(labels)):
@@ -694,5 +705,6 @@ class HeCoDataset:
 
 __all__ = [
     "HECO_COMMIT", "HECO_SPECS", "HECO_FILES", "HeCoSpec", "HeCoDataset", "MissingChecksumError",
+    "UnsafePickleError",
     "load_heco", "heco_spec", "metapath_from_relations", "regenerate_metapath", "read_sha256sums",
 ]
