@@ -17,31 +17,108 @@ import numpy as np
 import torch
 from torch import Tensor
 
-NORMALIZATIONS = ("none", "row", "sym")
+from graphcl.ops._checks import (check_count, check_edge_weight, check_fits_index_dtype,
+                                 check_index_dtype, check_index_tensor, check_rowptr)
+
+NORMALIZATIONS = ("none", "row", "sym", "pyg")
+
+#: Orders up to this multiply step by step (``A^k = A^{k-1} A``, the
+#: association the reference implementations use); higher orders square.
+_STEPWISE_MAX_ORDER = 8
+#: :meth:`SparseGraph.matrix_power` refuses larger orders (at most about 126
+#: sparse products by repeated squaring).
+MAX_POWER_ORDER = 2 ** 63 - 1
 
 
-def _check_index_tensor(t, name: str) -> None:
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if t.dtype not in (torch.int32, torch.int64):
-        raise TypeError(f"{name} must be int32 or int64, got {t.dtype}")
+def _explicit_sizes(num_nodes, num_src_nodes, num_dst_nodes) -> Tuple[Optional[int], Optional[int]]:
+    """The node counts the caller gave, validated: ``num_nodes`` sets both."""
+    if num_nodes is not None:
+        if num_src_nodes is not None or num_dst_nodes is not None:
+            raise ValueError("give either num_nodes or num_src_nodes/num_dst_nodes, not both")
+        num_nodes = check_count(num_nodes, "num_nodes")
+        return num_nodes, num_nodes
+    src = None if num_src_nodes is None else check_count(num_src_nodes, "num_src_nodes")
+    dst = None if num_dst_nodes is None else check_count(num_dst_nodes, "num_dst_nodes")
+    return src, dst
 
 
-def _check_edge_weight(edge_weight, num_edges: int, device) -> None:
-    if edge_weight is None:
-        return
-    if not isinstance(edge_weight, Tensor):
-        raise TypeError(f"edge_weight must be a torch.Tensor, got {type(edge_weight).__name__}")
-    if not edge_weight.is_floating_point():
-        raise TypeError(f"edge_weight must be floating point, got {edge_weight.dtype}")
-    if edge_weight.dim() != 1 or edge_weight.numel() != num_edges:
-        raise ValueError(
-            f"edge_weight must have shape [{num_edges}] (one weight per edge), "
-            f"got {tuple(edge_weight.shape)}")
-    if edge_weight.device != device:
-        raise ValueError(f"edge_weight is on {edge_weight.device} but the edges are on {device}")
-    if torch.isnan(edge_weight).any():
-        raise ValueError("edge_weight contains NaN")
+def _is_pyg_edge_index(edge_index) -> bool:
+    return callable(getattr(edge_index, "sparse_size", None)) and \
+        callable(getattr(edge_index, "as_tensor", None))
+
+
+def _merge_edge_index_sizes(edge_index, num_src: Optional[int], num_dst: Optional[int]
+                            ) -> Tuple[Optional[int], Optional[int]]:
+    """A torch_geometric ``EdgeIndex`` carries its own ``sparse_size``: it fills
+    the counts the caller left out, and a count that contradicts it raises."""
+    merged = []
+    for name, given, own in (("num_src_nodes", num_src, edge_index.sparse_size(0)),
+                             ("num_dst_nodes", num_dst, edge_index.sparse_size(1))):
+        if given is not None and own is not None and int(own) != given:
+            raise ValueError(f"{name} = {given} contradicts the EdgeIndex's sparse_size "
+                             f"{tuple(edge_index.sparse_size())}")
+        merged.append(given if given is not None else (None if own is None else int(own)))
+    return merged[0], merged[1]
+
+
+def _csr_order(src: Tensor, dst: Tensor, num_src: int, num_dst: int) -> Tensor:
+    """Permutation sorting the edges by (target, source), stable.
+
+    One sort on the key ``dst * num_src + src`` when that key fits int64,
+    otherwise (huge ``num_src``) a stable sort by source then a stable sort by
+    target, which orders the same way without forming the key.
+    """
+    if num_dst * max(num_src, 1) <= torch.iinfo(torch.int64).max:
+        return torch.argsort(dst * max(num_src, 1) + src, stable=True)
+    by_src = torch.argsort(src, stable=True)
+    return by_src[torch.argsort(dst[by_src], stable=True)]
+
+
+def _positive_or_one(deg: Tensor) -> Tensor:
+    return torch.where(deg > 0, deg, torch.ones_like(deg))
+
+
+def _normalize_weights(graph: "SparseGraph", kind: str, weight: Optional[Tensor],
+                       dtype: torch.dtype) -> Tensor:
+    """The normalised weights of ``graph``'s edges, computed in ``dtype`` from
+    the raw weights ``weight`` (unit weights when None)."""
+    row, col = graph.row.long(), graph.col.long()
+    w = weight.to(dtype) if weight is not None else \
+        torch.ones(graph.num_edges, dtype=dtype, device=graph.device)
+    deg_in = torch.zeros(graph.num_rows, dtype=dtype, device=graph.device).index_add_(0, row, w)
+    if kind == "row":
+        return w / _positive_or_one(deg_in)[row]
+    if kind == "sym":
+        deg_out = torch.zeros(graph.num_cols, dtype=dtype, device=graph.device) \
+            .index_add_(0, col, w)
+        return w / (_positive_or_one(deg_in)[row] * _positive_or_one(deg_out)[col]).sqrt()
+    # "pyg": GCNConv's gcn_norm, the in-degree on both ends; degree 0 gives 0.
+    inv_sqrt = deg_in.pow(-0.5)
+    inv_sqrt = inv_sqrt.masked_fill(inv_sqrt == float("inf"), 0)
+    return inv_sqrt[col] * w * inv_sqrt[row]
+
+
+def _wider(dtype: torch.dtype, than: torch.dtype) -> bool:
+    return torch.finfo(dtype).bits > torch.finfo(than).bits
+
+
+class _FiniteWatch:
+    """Warns once when a graph produced by :meth:`SparseGraph.matrix_power`
+    holds a non-finite weight (checked after every product, since a later
+    product can drop the entry again)."""
+
+    def __init__(self, order: int):
+        self.order = order
+        self.warned = False
+
+    def __call__(self, graph: "SparseGraph", k: int) -> "SparseGraph":
+        w = graph.edge_weight
+        if not self.warned and w is not None and not bool(torch.isfinite(w).all()):
+            self.warned = True
+            warnings.warn(f"matrix_power(order={self.order}): weights overflowed to Inf/NaN "
+                          f"({w.dtype}) at power {k}; normalise the graph or use float64 "
+                          "weights", RuntimeWarning, stacklevel=3)
+        return graph
 
 
 class SparseGraph:
@@ -68,15 +145,26 @@ class SparseGraph:
 
     def __init__(self, rowptr: Tensor, col: Tensor, num_cols: int,
                  edge_weight: Optional[Tensor] = None, input_perm: Optional[Tensor] = None):
+        # Cheap structural guards (no device sync): the builders validate the
+        # values; these catch index dtypes that cannot hold the counts.
+        check_index_dtype(rowptr.dtype, "rowptr's dtype")
+        if col.dtype != rowptr.dtype:
+            raise TypeError(f"col has dtype {col.dtype} but rowptr has {rowptr.dtype}")
         self.rowptr = rowptr
         self.col = col
         self.num_cols = int(num_cols)
+        check_fits_index_dtype(rowptr.dtype, num_rows=self.num_rows, num_cols=self.num_cols,
+                               num_edges=self.num_edges)
         self.edge_weight = edge_weight
         self.input_perm = input_perm
         self._row: Optional[Tensor] = None
         self._csc: Optional[Tuple[Tensor, Tensor, Tensor]] = None
         self._degrees: Dict[Tuple[str, bool], Tensor] = {}
         self._normalized: Dict[Tuple[str, bool], "SparseGraph"] = {}
+        # Set on normalised graphs: (kind, raw weights before normalising), so
+        # that the coefficients can be recomputed in a wider dtype.
+        self._norm_recipe: Optional[Tuple[str, Optional[Tensor]]] = None
+        self._weights_by_dtype: Dict[torch.dtype, Tensor] = {}
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -88,45 +176,53 @@ class SparseGraph:
         """Build from a PyG ``edge_index`` (``[2, E]``, row 0 = source, row 1 =
         target), optionally with one weight per edge.
 
-        ``num_nodes`` sets both node counts of a square graph; for a bipartite
-        graph give ``num_src_nodes`` and ``num_dst_nodes``. Missing counts are
-        inferred as ``max index + 1``. Self-loops and duplicate edges are kept.
+        Args:
+            edge_index (Tensor or torch_geometric.EdgeIndex): int32/int64 edges.
+            edge_weight (Tensor, optional): one floating weight per edge.
+            num_nodes (int, optional): both node counts of a square graph.
+            num_src_nodes, num_dst_nodes (int, optional): the node counts of a
+                bipartite graph. Missing counts come from an ``EdgeIndex``'s
+                ``sparse_size`` or are inferred as ``max index + 1``; a count
+                contradicting the ``EdgeIndex``'s size raises.
+            index_dtype (torch.dtype): ``torch.int64`` (default) or
+                ``torch.int32``; the node counts and the number of edges must
+                fit it.
+
+        Self-loops and duplicate edges are kept.
         """
-        _check_index_tensor(edge_index, "edge_index")
+        check_index_dtype(index_dtype)
+        check_index_tensor(edge_index, "edge_index")
+        num_src_nodes, num_dst_nodes = _explicit_sizes(num_nodes, num_src_nodes, num_dst_nodes)
+        if _is_pyg_edge_index(edge_index):
+            num_src_nodes, num_dst_nodes = _merge_edge_index_sizes(edge_index, num_src_nodes,
+                                                                   num_dst_nodes)
+            edge_index = edge_index.as_tensor()
         if edge_index.dim() != 2 or edge_index.size(0) != 2:
             raise ValueError(f"edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
-        sparse_size = getattr(edge_index, "sparse_size", None)
-        if callable(sparse_size) and num_nodes is None and num_src_nodes is None:
-            # torch_geometric.EdgeIndex carries its own sizes.
-            src_size, dst_size = edge_index.sparse_size()
-            num_src_nodes = src_size if src_size is not None else None
-            num_dst_nodes = dst_size if dst_size is not None else None
-            edge_index = edge_index.as_tensor()
         edge_index = edge_index.long()
         num_edges = edge_index.size(1)
-        _check_edge_weight(edge_weight, num_edges, edge_index.device)
+        if edge_weight is not None:
+            check_edge_weight(edge_weight, "edge_weight", num_edges, edge_index.device)
         if num_edges > 0 and bool((edge_index < 0).any()):
             raise ValueError("edge_index contains negative node indices")
         max_src = int(edge_index[0].max()) + 1 if num_edges else 0
         max_dst = int(edge_index[1].max()) + 1 if num_edges else 0
-        if num_nodes is not None:
-            if num_src_nodes is not None or num_dst_nodes is not None:
-                raise ValueError("give either num_nodes or num_src_nodes/num_dst_nodes, not both")
-            num_src_nodes = num_dst_nodes = int(num_nodes)
         if num_src_nodes is None and num_dst_nodes is None:
             num_src_nodes = num_dst_nodes = max(max_src, max_dst)
-        num_src_nodes = max_src if num_src_nodes is None else int(num_src_nodes)
-        num_dst_nodes = max_dst if num_dst_nodes is None else int(num_dst_nodes)
+        num_src_nodes = max_src if num_src_nodes is None else num_src_nodes
+        num_dst_nodes = max_dst if num_dst_nodes is None else num_dst_nodes
         if max_src > num_src_nodes:
             raise ValueError(f"edge_index[0] holds node {max_src - 1}, outside [0, {num_src_nodes})"
                              " (num_nodes/num_src_nodes is too small)")
         if max_dst > num_dst_nodes:
             raise ValueError(f"edge_index[1] holds node {max_dst - 1}, outside [0, {num_dst_nodes})"
                              " (num_nodes/num_dst_nodes is too small)")
+        check_fits_index_dtype(index_dtype, num_src_nodes=num_src_nodes,
+                               num_dst_nodes=num_dst_nodes, num_edges=num_edges)
         src, dst = edge_index[0], edge_index[1]
         # Sort by (target, source): CSR rows, and ascending sources inside a
         # row for locality when gathering x.
-        perm = torch.argsort(dst * max(num_src_nodes, 1) + src, stable=True)
+        perm = _csr_order(src, dst, num_src_nodes, num_dst_nodes)
         counts = torch.bincount(dst, minlength=num_dst_nodes)
         rowptr = torch.zeros(num_dst_nodes + 1, dtype=torch.long, device=edge_index.device)
         torch.cumsum(counts, 0, out=rowptr[1:])
@@ -136,28 +232,24 @@ class SparseGraph:
     @classmethod
     def from_csr(cls, rowptr: Tensor, col: Tensor, num_cols: Optional[int] = None,
                  edge_weight: Optional[Tensor] = None) -> "SparseGraph":
-        """Build from a CSR (``rowptr``, ``col``), validating it first."""
-        _check_index_tensor(rowptr, "rowptr")
-        _check_index_tensor(col, "col")
-        if rowptr.dim() != 1 or rowptr.numel() < 1:
-            raise ValueError(f"rowptr must be 1-D with at least one entry, got {tuple(rowptr.shape)}")
+        """Build from a CSR (``rowptr``, ``col``), validating it first.
+
+        The indices stay int32 when both are int32, else become int64.
+        """
+        check_index_tensor(rowptr, "rowptr")
+        check_index_tensor(col, "col")
         if col.dim() != 1:
             raise ValueError(f"col must be 1-D, got {tuple(col.shape)}")
-        if col.device != rowptr.device:
-            raise ValueError(f"col is on {col.device} but rowptr is on {rowptr.device}")
-        if int(rowptr[0]) != 0:
-            raise ValueError(f"rowptr[0] must be 0, got {int(rowptr[0])}")
-        if rowptr.numel() > 1 and bool((rowptr[1:] < rowptr[:-1]).any()):
-            raise ValueError("rowptr is not sorted (it must be non-decreasing): not a valid CSR")
-        if int(rowptr[-1]) != col.numel():
-            raise ValueError(f"rowptr[-1] = {int(rowptr[-1])} but col has {col.numel()} entries")
+        check_rowptr(rowptr, "rowptr", col.numel(), col.device, entries="col",
+                     entries_unit="entries")
         if col.numel() and bool((col < 0).any()):
             raise ValueError("col contains negative node indices")
         max_col = int(col.max()) + 1 if col.numel() else 0
-        num_cols = max_col if num_cols is None else int(num_cols)
+        num_cols = max_col if num_cols is None else check_count(num_cols, "num_cols")
         if max_col > num_cols:
             raise ValueError(f"col holds node {max_col - 1}, outside [0, {num_cols})")
-        _check_edge_weight(edge_weight, col.numel(), col.device)
+        if edge_weight is not None:
+            check_edge_weight(edge_weight, "edge_weight", col.numel(), col.device)
         index_dtype = torch.int32 if rowptr.dtype == col.dtype == torch.int32 else torch.int64
         return cls(rowptr.to(index_dtype), col.to(index_dtype), num_cols, edge_weight)
 
@@ -166,16 +258,31 @@ class SparseGraph:
                    index_dtype: torch.dtype = torch.int64) -> "SparseGraph":
         """Build from a scipy.sparse matrix ``A``; ``spmm`` then computes ``A @ x``.
 
+        Args:
+            matrix (scipy.sparse matrix or array): real (bool, integer or
+                floating) entries; complex matrices raise. Never modified.
+            dtype (torch.dtype): floating dtype of the edge weights.
+            index_dtype (torch.dtype): ``torch.int64`` or ``torch.int32``.
+
         Explicit zeros are kept as edges of weight 0.
         """
         import scipy.sparse as sp
         if not sp.issparse(matrix):
             raise TypeError(f"matrix must be a scipy.sparse matrix, got {type(matrix).__name__}")
-        csr = sp.csr_matrix(matrix)
-        csr.sort_indices()
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+        check_index_dtype(index_dtype)
+        if matrix.dtype.kind not in "biuf":
+            raise TypeError(f"matrix must have real entries, got dtype {matrix.dtype}"
+                            " (take .real or abs() first if that is what you mean)")
+        csr = sp.csr_matrix(matrix)  # may share the caller's arrays
+        if not csr.has_sorted_indices:
+            csr = csr.sorted_indices()  # a sorted copy: the caller's matrix stays as it is
         data = np.asarray(csr.data)
-        if np.isnan(data).any() if data.dtype.kind == "f" else False:
+        if data.dtype.kind == "f" and np.isnan(data).any():
             raise ValueError("matrix contains NaN entries")
+        check_fits_index_dtype(index_dtype, num_rows=csr.shape[0], num_cols=csr.shape[1],
+                               num_edges=csr.nnz)
         rowptr = torch.from_numpy(csr.indptr.astype(np.int64))
         col = torch.from_numpy(csr.indices.astype(np.int64))
         weight = torch.from_numpy(data.astype(np.float64)).to(dtype)
@@ -257,42 +364,71 @@ class SparseGraph:
           :math:`D^{-1/2} A D^{-1/2}` on a symmetric graph);
         - ``'row'``: :math:`w_{ij} / d^{in}_i`, i.e. a weighted mean over the
           incoming edges ('right' normalisation);
+        - ``'pyg'``: exactly ``torch_geometric.nn.GCNConv``'s ``gcn_norm``:
+          :math:`w_{ij} / \sqrt{d^{in}_i d^{in}_j}`, the in-degree on both
+          ends (so it differs from ``'sym'`` on directed graphs), square
+          graphs only;
         - ``'none'``: the weights as they are.
 
-        Degrees are weighted when the graph has weights. With
-        ``add_self_loops`` every node lacking a self-loop gets one of weight 1
-        first (square graphs only). Nodes of degree 0 keep weight 0.
+        Degrees are weighted when the graph has weights; nodes of degree 0
+        keep weight 0. With ``add_self_loops`` (square graphs only), every node
+        lacking a self-loop first gets one of weight 1. For ``'sym'`` and
+        ``'row'`` existing self-loops are kept as they are (duplicates too);
+        for ``'pyg'`` they follow ``torch_geometric.utils.add_remaining_self_loops``:
+        each node ends with exactly one self-loop, which keeps the weight of the
+        node's last existing self-loop (in edge order) or gets weight 1.
+
+        The coefficients are stored in the dtype of the graph's weights (the
+        default dtype when unweighted), and recomputed, not cast, when an op
+        meets features of a wider dtype (see :meth:`edge_weight_as`), so a
+        float64 ``spmm`` is exact in float64.
         """
         if kind not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}")
         key = (kind, bool(add_self_loops))
         if key in self._normalized:
             return self._normalized[key]
-        graph = self.with_self_loops() if add_self_loops else self
+        if kind == "pyg" and self.num_rows != self.num_cols:
+            raise ValueError(f"normalization 'pyg' (GCNConv's) needs a square graph, got "
+                             f"{self.num_rows} x {self.num_cols}")
+        graph = self
+        if add_self_loops:
+            graph = self._with_remaining_self_loops() if kind == "pyg" else self.with_self_loops()
         if kind == "none":
             result = graph
         else:
             w = graph.edge_weight
-            if w is None:
-                w = torch.ones(graph.num_edges, device=graph.device)
-            deg_in = graph.degree("in", weighted=True).to(w.dtype)
-            inv_in = torch.where(deg_in > 0, deg_in, torch.ones_like(deg_in))
-            if kind == "row":
-                new_w = w / inv_in[graph.row.long()]
-            else:
-                deg_out = graph.degree("out", weighted=True).to(w.dtype)
-                inv_out = torch.where(deg_out > 0, deg_out, torch.ones_like(deg_out))
-                new_w = w / (inv_in[graph.row.long()] * inv_out[graph.col.long()]).sqrt()
-            result = graph._with_weight(new_w)
+            dtype = w.dtype if w is not None else torch.get_default_dtype()
+            result = graph._with_weight(_normalize_weights(graph, kind, w, dtype))
+            result._norm_recipe = (kind, w)
         self._normalized[key] = result
         return result
+
+    def edge_weight_as(self, dtype: torch.dtype) -> Optional[Tensor]:
+        """The edge weights (CSR order) in ``dtype``; None for an unweighted graph.
+
+        Normalised graphs (:meth:`normalized`) recompute their coefficients in
+        ``dtype`` when it is wider than the stored weights, so float64 features
+        get float64-exact normalisation of a float32 (or unweighted) graph;
+        otherwise the stored weights are cast. Recomputed weights are cached.
+        """
+        w = self.edge_weight
+        if w is None or w.dtype == dtype:
+            return w
+        if self._norm_recipe is None or not _wider(dtype, w.dtype):
+            return w.to(dtype)
+        if dtype not in self._weights_by_dtype:
+            kind, raw = self._norm_recipe
+            exact = _normalize_weights(self, kind, raw, dtype)
+            if exact.requires_grad:  # would pin an autograd graph across steps
+                return exact
+            self._weights_by_dtype[dtype] = exact
+        return self._weights_by_dtype[dtype]
 
     def with_self_loops(self, fill_value: float = 1.0) -> "SparseGraph":
         """A copy where every node without a self-loop gets one (weight
         ``fill_value``); existing self-loops are kept as they are."""
-        if self.num_rows != self.num_cols:
-            raise ValueError(
-                f"self-loops need a square graph, got {self.num_rows} x {self.num_cols}")
+        self._check_square("self-loops")
         row, col = self.row.long(), self.col.long()
         has_loop = torch.zeros(self.num_rows, dtype=torch.bool, device=self.device)
         has_loop[row[row == col]] = True
@@ -309,6 +445,34 @@ class SparseGraph:
         return SparseGraph.from_edge_index(edge_index, weight, num_nodes=self.num_rows,
                                            index_dtype=self.index_dtype)
 
+    def _with_remaining_self_loops(self) -> "SparseGraph":
+        """PyG's ``add_remaining_self_loops`` (fill value 1): the self-loops
+        are replaced by exactly one per node, weighted like the node's last
+        existing self-loop in CSR (= input) order, else 1."""
+        self._check_square("self-loops")
+        n = self.num_rows
+        row, col = self.row.long(), self.col.long()
+        is_loop = row == col
+        nodes = torch.arange(n, device=self.device)
+        edge_index = torch.stack([torch.cat([col[~is_loop], nodes]),
+                                  torch.cat([row[~is_loop], nodes])])
+        weight = None
+        if self.edge_weight is not None:
+            # The position of every node's last self-loop, -1 where it has none.
+            positions = is_loop.nonzero().view(-1)
+            last = torch.full((n,), -1, dtype=torch.long, device=self.device).scatter_reduce_(
+                0, row[positions], positions, "amax")
+            loop_weight = torch.ones(n, dtype=self.edge_weight.dtype, device=self.device)
+            has_loop = last >= 0
+            loop_weight[has_loop] = self.edge_weight[last[has_loop]]
+            weight = torch.cat([self.edge_weight[~is_loop], loop_weight])
+        return SparseGraph.from_edge_index(edge_index, weight, num_nodes=n,
+                                           index_dtype=self.index_dtype)
+
+    def _check_square(self, what: str) -> None:
+        if self.num_rows != self.num_cols:
+            raise ValueError(f"{what} need a square graph, got {self.num_rows} x {self.num_cols}")
+
     def _with_weight(self, edge_weight: Optional[Tensor]) -> "SparseGraph":
         """Same structure (and shared caches of structure), other weights."""
         g = SparseGraph(self.rowptr, self.col, self.num_cols, edge_weight, self.input_perm)
@@ -317,7 +481,8 @@ class SparseGraph:
 
     def with_edge_weight(self, edge_weight: Optional[Tensor]) -> "SparseGraph":
         """Same structure with new per-edge weights given in CSR order."""
-        _check_edge_weight(edge_weight, self.num_edges, self.device)
+        if edge_weight is not None:
+            check_edge_weight(edge_weight, "edge_weight", self.num_edges, self.device)
         return self._with_weight(edge_weight)
 
     def to_csr_order(self, values: Tensor) -> Tensor:
@@ -331,11 +496,23 @@ class SparseGraph:
         return values[self.input_perm]
 
     # ------------------------------------------------------------ products
-    def to_torch_sparse(self) -> Tensor:
+    def _weights_or_ones(self, dtype: Optional[torch.dtype]) -> Tensor:
+        """Per-edge weights in ``dtype`` (stored dtype when None), 1 where the
+        graph is unweighted."""
+        if self.edge_weight is None:
+            return torch.ones(self.num_edges, dtype=dtype, device=self.device)
+        return self.edge_weight if dtype is None else self.edge_weight_as(dtype)
+
+    def to_torch_sparse(self, dtype: Optional[torch.dtype] = None) -> Tensor:
         """The weighted adjacency as a ``torch.sparse_csr`` tensor (int64
-        indices; weight 1 where the graph is unweighted)."""
-        w = self.edge_weight if self.edge_weight is not None else \
-            torch.ones(self.num_edges, device=self.device)
+        indices; weight 1 where the graph is unweighted).
+
+        Args:
+            dtype (torch.dtype, optional): dtype of the values (as
+                :meth:`edge_weight_as`); default the stored weights' dtype, or
+                the default dtype when unweighted.
+        """
+        w = self._weights_or_ones(dtype)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             return torch.sparse_csr_tensor(self.rowptr.long(), self.col.long(), w,
@@ -369,17 +546,51 @@ class SparseGraph:
     def matrix_power(self, order: int, cumulative: bool = False) -> "SparseGraph":
         r""":math:`A^r` (``cumulative=False``) or :math:`\sum_{k=1}^{r} A^k`
         (``cumulative=True``) of a square weighted graph, by sparse products:
-        nothing is dense in N x N, but :math:`A^r` fills in as r grows."""
-        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-            raise ValueError(f"order must be an int >= 1, got {order!r}")
+        nothing is dense in N x N, but :math:`A^r` fills in as r grows.
+
+        Orders up to 8 multiply step by step (:math:`A^k = A^{k-1} A`); higher
+        orders use repeated squaring, so any order costs at most about 190
+        sparse products.
+
+        Args:
+            order (int): :math:`r`, from 1 to ``MAX_POWER_ORDER`` (``2**63 - 1``).
+            cumulative (bool): sum the powers 1..r instead.
+
+        Warns:
+            RuntimeWarning: when a weight overflows to Inf or becomes NaN (e.g.
+            path counts of an unnormalised graph in float32); normalise the
+            graph or use float64 weights.
+        """
+        order = check_count(order, "order")
+        if not 1 <= order <= MAX_POWER_ORDER:
+            raise ValueError(f"order must be in [1, {MAX_POWER_ORDER}], got {order}")
         if self.num_rows != self.num_cols:
             raise ValueError(f"matrix_power needs a square graph, got [{self.num_rows}, "
                              f"{self.num_cols}]")
-        power = total = self
-        for _ in range(order - 1):
-            power = power.matmul(self)
+        watch = _FiniteWatch(order)
+        if order <= _STEPWISE_MAX_ORDER:
+            power = total = self
+            for k in range(2, order + 1):
+                power = watch(power.matmul(self), k)
+                if cumulative:
+                    total = watch(total.add(power), k)
+            return total if cumulative else power
+        return self._power_by_squaring(order, cumulative, watch)
+
+    def _power_by_squaring(self, order: int, cumulative: bool, watch: "_FiniteWatch"
+                           ) -> "SparseGraph":
+        """Left-to-right binary powering; with ``cumulative``, the running sum
+        follows :math:`S_{2m} = S_m + A^m S_m` and :math:`S_{m+1} = S_m + A^{m+1}`."""
+        power = total = self  # A^m and S_m, for m = 1
+        m = 1
+        for bit in bin(order)[3:]:
             if cumulative:
-                total = total.add(power)
+                total = watch(total.add(power.matmul(total)), 2 * m)
+            power, m = watch(power.matmul(power), 2 * m), 2 * m
+            if bit == "1":
+                power, m = watch(power.matmul(self), m + 1), m + 1
+                if cumulative:
+                    total = watch(total.add(power), m)
         return total if cumulative else power
 
     def add(self, other: "SparseGraph") -> "SparseGraph":
@@ -399,7 +610,14 @@ class SparseGraph:
 
     # ----------------------------------------------------------------- device
     def to(self, device=None, index_dtype: Optional[torch.dtype] = None) -> "SparseGraph":
-        """Move every cached tensor to ``device`` (and/or cast indices)."""
+        """Move every cached tensor to ``device`` and/or cast the indices to
+        ``index_dtype`` (``torch.int32`` or ``torch.int64``; the node counts and
+        the number of edges must fit it)."""
+        if index_dtype is not None:
+            check_index_dtype(index_dtype)
+            check_fits_index_dtype(index_dtype, num_rows=self.num_rows, num_cols=self.num_cols,
+                                   num_edges=self.num_edges)
+
         def move(t: Optional[Tensor], is_index: bool = True) -> Optional[Tensor]:
             if t is None:
                 return None
@@ -415,6 +633,8 @@ class SparseGraph:
         g._degrees = {k: move(v, False) for k, v in self._degrees.items()}
         g._normalized = {k: (v.to(device, index_dtype) if v is not self else g)
                          for k, v in self._normalized.items()}
+        if self._norm_recipe is not None:
+            g._norm_recipe = (self._norm_recipe[0], move(self._norm_recipe[1], False))
         return g
 
     def cuda(self) -> "SparseGraph":
@@ -423,11 +643,10 @@ class SparseGraph:
     def cpu(self) -> "SparseGraph":
         return self.to("cpu")
 
-    def to_dense(self) -> Tensor:
+    def to_dense(self, dtype: Optional[torch.dtype] = None) -> Tensor:
         """Dense ``[num_rows, num_cols]`` adjacency (duplicates summed); for
-        tests and small graphs only."""
-        w = self.edge_weight if self.edge_weight is not None else \
-            torch.ones(self.num_edges, device=self.device)
+        tests and small graphs only. ``dtype`` as in :meth:`to_torch_sparse`."""
+        w = self._weights_or_ones(dtype)
         dense = torch.zeros(self.num_rows, self.num_cols, dtype=w.dtype, device=self.device)
         dense.index_put_((self.row.long(), self.col.long()), w, accumulate=True)
         return dense

@@ -15,16 +15,30 @@ class GCNPropagation(nn.Module):
     normalisation of :math:`\hat{A}`.
 
     The normalised graph is cached on the :class:`SparseGraph`, so repeated
-    calls cost one fused spmm (no ``E x F`` message tensor).
+    calls cost one fused spmm (no ``E x F`` message tensor). Its coefficients
+    are exact in the dtype of ``x`` (float64 included).
+
+    ``GCNPropagation(c_in, c_out, normalization="pyg", add_self_loops=True)``
+    computes exactly ``torch_geometric.nn.GCNConv(c_in, c_out)`` (its
+    defaults: ``improved=False``, ``normalize=True``, ``add_self_loops=True``)
+    once ``lin.weight`` and ``bias`` are copied; only the initialisation differs.
 
     Args:
         in_channels (int): input feature size.
         out_channels (int): output feature size.
-        normalization (str): ``'sym'`` (:math:`D^{-1/2} A D^{-1/2}`),
-            ``'row'`` (:math:`D^{-1} A`, a weighted mean) or ``'none'``.
-        add_self_loops (bool): add a unit self-loop to every node lacking one
-            before normalising.
-        bias (bool): add a learnable bias (initialised to 0).
+        normalization (str, optional): ``'sym'`` (default,
+            :math:`D_{in}^{-1/2} A D_{out}^{-1/2}`, HeCo's), ``'row'``
+            (:math:`D_{in}^{-1} A`, a weighted mean), ``'pyg'`` (GCNConv's
+            ``gcn_norm``: the in-degree on both ends, which differs from
+            ``'sym'`` on directed graphs; square graphs only) or ``'none'``.
+            See :meth:`SparseGraph.normalized`.
+        add_self_loops (bool, optional): add a unit self-loop to every node
+            lacking one before normalising (default ``False``). With ``'pyg'``
+            this is PyG's ``add_remaining_self_loops``: each node ends with
+            exactly one self-loop (keeping an existing loop's weight); with the
+            other normalisations existing self-loops are kept as they are.
+        bias (bool, optional): add a learnable bias, initialised to 0 (default
+            ``True``).
         activation (nn.Module, optional): applied last, e.g. ``nn.PReLU()``.
 
     Shapes:

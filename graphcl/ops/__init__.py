@@ -3,6 +3,38 @@
 Each op validates its arguments in Python, then runs the compiled kernels
 (``torch.ops.graphcl.*``, CPU and CUDA, with autograd) or the pure-PyTorch
 fallback; :func:`backend` says which.
+
+Differences from torch_scatter (``scatter``, ``segment_csr``) and PyG
+(``softmax``), kept on purpose:
+
+- **Reductions**: ``'sum'`` (alias ``'add'``), ``'mean'``, ``'max'`` and
+  ``'min'``. There is no ``'mul'`` (nor ``'std'`` / ``'logsumexp'``); any
+  other name raises ValueError.
+- **Dimension 0 only**: every op reduces along the first dimension. There is
+  no ``dim`` argument, ``index`` must be 1-D with one entry per row of ``src``
+  (no broadcasting of an index of ``src``'s shape) and ``rowptr`` must be 1-D
+  (no batched leading dimensions). Trailing dimensions are kept: ``src`` is
+  ``[E]`` or ``[E, F]``.
+- **Floating inputs only**: ``src``, ``x``, scores and edge weights must be
+  floating point (float32/float64 on CPU; also float16/bfloat16 on CUDA).
+  Integer and bool inputs raise TypeError, where torch_scatter accepts them.
+  Indices (``index``, ``rowptr``, the graph's) may be int32 or int64.
+- **Empty segments** give 0 for every reduction, max/min included (as in
+  torch_scatter; ``torch.Tensor.scatter_reduce`` would keep the initial value).
+- **NaN** propagates like ``torch.amax`` / ``torch.amin`` / ``torch.softmax``:
+  a NaN in a segment makes that segment's max/min NaN, and a softmax row with
+  a NaN score is NaN. An ``edge_weight`` containing NaN is refused with
+  ValueError before any kernel runs.
+- **Returned values only**: no ``out=`` argument, and max/min return the
+  values without the argmax tensor torch_scatter's ``scatter_max`` returns.
+- **Gradients**: on exact ties of max/min, the kernels give the whole
+  gradient to the first selected entry, the ``'torch'`` backend splits it
+  evenly among the tied entries (PyTorch's rule).
+- **Double backward** (second derivatives, ``gradgradcheck``): the ``'torch'``
+  backend supports it through PyTorch's autograd; for the ``'extension'``
+  backend, see each op's docstring.
+- **Determinism**: ``scatter`` sorts the index once and uses no atomics, so
+  results do not depend on thread scheduling.
 """
 from __future__ import annotations
 
@@ -14,8 +46,8 @@ from torch import Tensor
 from graphcl.ops import _fallback
 from graphcl.ops._backend import (backend, extension_available, extension_has_cuda,
                                   kernels_for, set_backend, use_backend)
-from graphcl.ops._checks import (check_edge_values, check_features, check_graph, check_index,
-                                 check_reduce, check_rowptr)
+from graphcl.ops._checks import (check_count, check_edge_values, check_features, check_graph,
+                                 check_index, check_index_tensor, check_reduce, check_rowptr)
 
 __all__ = ["spmm", "sddmm", "segment_softmax", "segment_csr", "scatter", "backend",
            "set_backend", "use_backend", "extension_available", "extension_has_cuda"]
@@ -32,10 +64,14 @@ def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "
     Args:
         graph (SparseGraph): the graph.
         x (Tensor): source node features.
-        edge_weight (Tensor, optional): one weight per edge in CSR order;
-            defaults to ``graph.edge_weight`` (unit weights if that is None).
-        reduce (str): ``'sum'``, ``'mean'``, ``'max'`` or ``'min'``. Rows
-            without edges give 0.
+        edge_weight (Tensor, optional): one weight per edge in CSR order,
+            of ``x``'s dtype, without NaN; defaults to the graph's weights in
+            ``x``'s dtype (:meth:`SparseGraph.edge_weight_as`: a normalised
+            graph's coefficients are recomputed, not cast, for float64 ``x``)
+            or unit weights for an unweighted graph.
+        reduce (str): ``'sum'`` (or ``'add'``), ``'mean'``, ``'max'`` or
+            ``'min'`` (no ``'mul'``). Rows without edges give 0; a NaN among
+            a row's messages makes its max/min NaN (like ``torch.amax``).
 
     Shapes:
         - x: ``[graph.num_cols, F]``
@@ -46,9 +82,7 @@ def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "
     reduce = check_reduce(reduce)
     check_features(x, "x", graph.num_cols, graph.device, "source nodes (num_cols)")
     if edge_weight is None:
-        edge_weight = graph.edge_weight
-        if edge_weight is not None and edge_weight.dtype != x.dtype:
-            edge_weight = edge_weight.to(x.dtype)
+        edge_weight = graph.edge_weight_as(x.dtype)
     else:
         check_edge_values(edge_weight, "edge_weight", graph.num_edges, x)
     if kernels_for(x):
@@ -62,6 +96,11 @@ def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "
 def sddmm(graph, a: Tensor, b: Tensor) -> Tensor:
     r"""Per-edge dot products ``out[e] = <a[i], b[j]>`` for every edge
     ``e = (j -> i)``, in CSR order (attention scores, weight gradients).
+
+    Args:
+        graph (SparseGraph): the graph.
+        a (Tensor): target node features (floating point).
+        b (Tensor): source node features, same dtype and width as ``a``.
 
     Shapes:
         - a: ``[graph.num_rows, F]``, b: ``[graph.num_cols, F]``
@@ -82,7 +121,14 @@ def sddmm(graph, a: Tensor, b: Tensor) -> Tensor:
 
 def segment_softmax(graph, scores: Tensor) -> Tensor:
     r"""Softmax of per-edge scores over the incoming edges of every node
-    (each CSR row), independently per head.
+    (each CSR row), independently per head; PyG's
+    ``torch_geometric.utils.softmax`` grouped by target.
+
+    Args:
+        graph (SparseGraph): the graph.
+        scores (Tensor): floating point scores, one row per edge in CSR
+            order. A row (node, head) with a NaN score gives NaN for all of its
+            edges, like ``torch.softmax``.
 
     Shapes:
         - scores: ``[graph.num_edges]`` or ``[graph.num_edges, H]`` in CSR order
@@ -101,7 +147,16 @@ def segment_softmax(graph, scores: Tensor) -> Tensor:
 
 def segment_csr(src: Tensor, rowptr: Tensor, reduce: str = "sum") -> Tensor:
     r"""Reduce consecutive segments of ``src``'s rows: segment ``i`` is
-    ``src[rowptr[i]:rowptr[i+1]]``. Empty segments give 0.
+    ``src[rowptr[i]:rowptr[i+1]]``; torch_scatter's ``segment_csr`` along
+    dimension 0 (see the module docstring for the differences).
+
+    Args:
+        src (Tensor): floating point values (integer ``src`` raises TypeError).
+        rowptr (Tensor): 1-D int32/int64 row pointer, non-decreasing, from 0 to
+            ``src.size(0)``.
+        reduce (str): ``'sum'`` (or ``'add'``), ``'mean'``, ``'max'`` or
+            ``'min'`` (no ``'mul'``). Empty segments give 0; NaN propagates
+            through max/min like ``torch.amax``.
 
     Shapes:
         - src: ``[E, F]`` (or ``[E]``), rowptr: ``[S + 1]``
@@ -124,12 +179,21 @@ def segment_csr(src: Tensor, rowptr: Tensor, reduce: str = "sum") -> Tensor:
 def scatter(src: Tensor, index: Tensor, dim_size: Optional[int] = None,
             reduce: str = "sum") -> Tensor:
     r"""COO scatter-reduce along the first dimension:
-    ``out[k] = REDUCE_{e : index[e] = k} src[e]``. Entries no index points to
-    give 0. Deterministic (the kernels sort the index once; no atomics).
+    ``out[k] = REDUCE_{e : index[e] = k} src[e]``; torch_scatter's ``scatter``
+    with ``dim=0`` (see the module docstring for the differences). Entries no
+    index points to give 0. Deterministic (the kernels sort the index once; no
+    atomics).
 
     Args:
-        dim_size (int, optional): number of output rows; ``index.max() + 1``
-            when omitted (which costs a device sync on GPU).
+        src (Tensor): floating point values (integer ``src`` raises TypeError).
+        index (Tensor): 1-D int32/int64 output row of every row of ``src``.
+        dim_size (int, optional): number of output rows, a non-negative int
+            (Python or numpy int, or a 0-d integer tensor) larger than every
+            index; ``index.max() + 1`` when omitted (which costs a device sync
+            on GPU).
+        reduce (str): ``'sum'`` (or ``'add'``), ``'mean'``, ``'max'`` or
+            ``'min'`` (no ``'mul'``). NaN propagates through max/min like
+            ``torch.amax``.
 
     Shapes:
         - src: ``[E, F]`` (or ``[E]``), index: ``[E]``
@@ -141,12 +205,12 @@ def scatter(src: Tensor, index: Tensor, dim_size: Optional[int] = None,
     squeeze = src.dim() == 1
     src2d = src.unsqueeze(-1) if squeeze else src
     check_features(src2d, "src", src2d.size(0) if src2d.dim() == 2 else -1, src2d.device, "entries")
+    # The index dtype first: inferring dim_size reads the index.
+    check_index_tensor(index, "index")
     if dim_size is None:
-        if not isinstance(index, Tensor):
-            raise TypeError(f"index must be a torch.Tensor, got {type(index).__name__}")
         dim_size = int(index.max()) + 1 if index.numel() else 0
-    if dim_size < 0:
-        raise ValueError(f"dim_size must be non-negative, got {dim_size}")
+    else:
+        dim_size = check_count(dim_size, "dim_size")
     check_index(index, "index", src2d.size(0), dim_size, src2d.device)
     if kernels_for(src2d):
         out = torch.ops.graphcl.scatter_coo(src2d, index, dim_size, reduce)
