@@ -129,7 +129,7 @@ def test_prepare_inputs_densifies_only_well_filled_positives():
 def test_config_validation():
     cfg = paper_config("dblp")
     assert cfg.sample_rate == [6] and cfg.attn_dropout_mode == "parameter"
-    with pytest.raises(ValueError, match="unknown HeCo options"):
+    with pytest.raises(ValueError, match="unknown HeCoConfig options"):
         cfg.with_overrides(learning_rate=1.0)
     with pytest.raises(ValueError, match="no HeCo config"):
         paper_config("imdb")

@@ -235,7 +235,7 @@ def test_paper_configs():
     assert len(PAPER_CONFIGS) == 12
     with pytest.raises(ValueError, match="no SCGC config"):
         paper_config("cora")
-    with pytest.raises(ValueError, match="unknown SCGC options"):
+    with pytest.raises(ValueError, match="unknown SCGCConfig options"):
         paper_config("acm").with_overrides(gamma=1)
 
 

@@ -2,12 +2,14 @@
 ``code/utils/params.py``, liun-online/HeCo@20e8ca2)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Dict, List
+
+from graphcl.experiment.config import ExperimentConfig
 
 
 @dataclass(frozen=True)
-class HeCoConfig:
+class HeCoConfig(ExperimentConfig):
     """Everything a HeCo run needs besides the data.
 
     Reference behaviour is the default: attention dropout on the attention
@@ -33,12 +35,6 @@ class HeCoConfig:
     hard_negatives: int = 0          # HeCo_MU-style mixing; 0 = off (reference)
     hard_negative_mix: float = 0.5   # see graphcl.methods.heco.model.mixed_hard_negatives
     loss_block_size: int = 4096
-
-    def with_overrides(self, **kwargs) -> "HeCoConfig":
-        unknown = set(kwargs) - set(asdict(self))
-        if unknown:
-            raise ValueError(f"unknown HeCo options: {sorted(unknown)}")
-        return replace(self, **kwargs)
 
 
 PAPER_CONFIGS: Dict[str, HeCoConfig] = {

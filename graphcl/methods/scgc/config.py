@@ -2,12 +2,14 @@
 gayanku/SCGC@886ec27; see ../shared/reference/scgc.md sections 5 and 8)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
+
+from graphcl.experiment.config import ExperimentConfig
 
 
 @dataclass(frozen=True)
-class SCGCConfig:
+class SCGCConfig(ExperimentConfig):
     """Everything an SCGC run needs besides the data.
 
     ``star=False`` is SCGC (the whole autoencoder, Ncontrast over
@@ -32,16 +34,11 @@ class SCGCConfig:
     kmeans_n_init: int = 20
     loss_block_size: int = 2048
     seed: int = 0                     # first seed of a multi-seed run
+    ae_seed: Optional[int] = None     # one AE pretrained with this seed for every run (reference)
 
     @property
     def method(self) -> str:
         return "scgc_star" if self.star else "scgc"
-
-    def with_overrides(self, **kwargs) -> "SCGCConfig":
-        unknown = set(kwargs) - set(asdict(self))
-        if unknown:
-            raise ValueError(f"unknown SCGC options: {sorted(unknown)}")
-        return replace(self, **kwargs)
 
 
 # (alpha, beta, order, tau, lr) for SCGC and SCGC*; knn k for the kNN datasets.

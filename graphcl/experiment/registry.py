@@ -1,0 +1,108 @@
+"""The registry of methods: what ``graphcl train <method>`` and ``graphcl
+list`` are generated from.
+
+Each method registers one :class:`Method` from its ``graphcl/methods/<name>/
+spec.py``; :func:`get_method` and :func:`list_methods` import those modules on
+first use, so the registry costs nothing until it is asked.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from graphcl.experiment.config import ExperimentConfig
+
+#: Modules that register a method when imported (one per method package).
+METHOD_MODULES = ("graphcl.methods.heco.spec", "graphcl.methods.scgc.spec")
+
+_REGISTRY: Dict[str, "Method"] = {}
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method as the experiment layer sees it.
+
+    Args:
+        name (str): CLI and results name (``"heco"``).
+        title (str): display name (``"HeCo"``).
+        paper (str): citation of the paper.
+        url (str): link to the paper.
+        datasets (tuple of str): dataset names ``make_config`` accepts.
+        protocol (str or callable): the evaluation protocol in words, stored in
+            every results file (a callable gets the config).
+        make_config (callable): ``(dataset, args) -> ExperimentConfig``, the
+            paper config of ``dataset`` with the CLI options in ``args`` (an
+            ``argparse.Namespace`` or ``None``) applied.
+        config_type (type): the config class (for reading results back).
+        load_data (callable): ``(config, options) -> data``, called once per run
+            with the data options (``root`` and method-specific ones).
+        run_seed (callable): ``(data, config, seed, progress) -> dict`` with
+            ``metrics`` as ``{group: {metric: float}}`` (fractions), optional
+            ``timings`` (seconds), ``history`` (per-epoch lists) and any other
+            JSON values to keep per seed.
+        add_arguments (callable, optional): adds the method's own CLI options.
+        data_options (callable, optional): ``args -> dict`` of data options
+            from the CLI (default: none besides ``root``).
+        data_files (callable, optional): ``dataset -> [relative paths]`` under
+            the data root, for ``graphcl list``.
+        paper_results (mapping, optional): published numbers in %, as
+            ``{dataset: {group: {metric: (mean, std or None)}}}``.
+        first_seed (callable, optional): the default first seed of a config
+            (the paper's seed; ``0`` by default).
+        table (callable, optional): a method-specific terminal table of a
+            results dictionary (default: :func:`graphcl.experiment.terminal_table`).
+    """
+    name: str
+    title: str
+    paper: str
+    url: str
+    datasets: Tuple[str, ...]
+    protocol: Any
+    make_config: Callable[[str, Optional[argparse.Namespace]], ExperimentConfig]
+    config_type: type
+    load_data: Callable[[ExperimentConfig, Dict[str, Any]], Any]
+    run_seed: Callable[[Any, ExperimentConfig, int, bool], Dict[str, Any]]
+    add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    data_options: Callable[[argparse.Namespace], Dict[str, Any]] = lambda args: {}
+    data_files: Callable[[str], Sequence[str]] = lambda dataset: ()
+    paper_results: Mapping[str, Mapping[str, Mapping[str, Tuple[float, Optional[float]]]]] = \
+        field(default_factory=dict)
+    first_seed: Callable[[ExperimentConfig], int] = lambda config: 0
+    table: Optional[Callable[[Dict[str, Any]], str]] = None
+
+    def protocol_text(self, config: ExperimentConfig) -> str:
+        return self.protocol(config) if callable(self.protocol) else str(self.protocol)
+
+
+def register_method(method: Method) -> Method:
+    """Add ``method`` to the registry (a second registration of the same name
+    replaces the first, so reloading a module is harmless)."""
+    if not isinstance(method, Method):
+        raise TypeError(f"register_method needs a Method, got {type(method).__name__}")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def _load_all() -> None:
+    for module in METHOD_MODULES:
+        importlib.import_module(module)
+
+
+def list_methods() -> List[Method]:
+    """Every registered method, in registration order."""
+    _load_all()
+    return list(_REGISTRY.values())
+
+
+def get_method(name: str) -> Method:
+    """The method registered as ``name``; ``KeyError`` lists the known ones."""
+    _load_all()
+    if name not in _REGISTRY:
+        raise KeyError(f"no method {name!r}; known: {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
