@@ -25,8 +25,8 @@ NORMALIZATIONS = ("none", "row", "sym", "pyg")
 #: Orders up to this multiply step by step (``A^k = A^{k-1} A``, the
 #: association the reference implementations use); higher orders square.
 _STEPWISE_MAX_ORDER = 8
-#: :meth:`SparseGraph.matrix_power` refuses larger orders (at most about 126
-#: sparse products by repeated squaring).
+#: :meth:`SparseGraph.matrix_power` refuses larger orders; up to it, repeated
+#: squaring costs at most 3 sparse products per bit of the order (under 190).
 MAX_POWER_ORDER = 2 ** 63 - 1
 
 
@@ -131,9 +131,12 @@ class SparseGraph:
 
     Args:
         rowptr (Tensor): CSR row pointer, shape ``[num_rows + 1]``.
-        col (Tensor): source node of every edge in CSR order, shape ``[E]``.
+        col (Tensor): source node of every edge in CSR order, shape ``[E]``,
+            of ``rowptr``'s dtype (int32 or int64, which must hold
+            ``num_rows``, ``num_cols`` and ``E``).
         num_cols (int): number of source nodes (rows of the ``x`` an op takes).
-        edge_weight (Tensor, optional): weight of every edge in CSR order.
+        edge_weight (Tensor, optional): weight of every edge in CSR order. Ops
+            read it in their features' dtype through :meth:`edge_weight_as`.
         input_perm (Tensor, optional): ``input_perm[k]`` is the position in the
             caller's edge list of the ``k``-th CSR edge (see
             :meth:`to_csr_order`).
@@ -549,8 +552,8 @@ class SparseGraph:
         nothing is dense in N x N, but :math:`A^r` fills in as r grows.
 
         Orders up to 8 multiply step by step (:math:`A^k = A^{k-1} A`); higher
-        orders use repeated squaring, so any order costs at most about 190
-        sparse products.
+        orders use repeated squaring, so any order costs at most 3 sparse
+        products per bit of ``order`` (under 190).
 
         Args:
             order (int): :math:`r`, from 1 to ``MAX_POWER_ORDER`` (``2**63 - 1``).

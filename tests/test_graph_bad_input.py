@@ -190,3 +190,30 @@ def test_scatter_dim_size_must_be_non_negative_and_cover_the_index(backend):
 def test_scatter_index_dtype_is_checked_first(backend, dim_size, bad):
     with pytest.raises(TypeError, match="index must be"):
         ops.scatter(torch.randn(4, 2), bad, dim_size)
+
+
+# --------------------------------------------------------------------------- #
+# The differences from torch_scatter that graphcl.ops documents
+# --------------------------------------------------------------------------- #
+def test_documented_differences_from_torch_scatter(backend):
+    src, index, rowptr = torch.randn(4, 2), torch.tensor([0, 2, 2, 0]), torch.tensor([0, 2, 2, 4])
+    for op, args in ((ops.scatter, (index, 3)), (ops.segment_csr, (rowptr,))):
+        # No 'mul' reduction.
+        with pytest.raises(ValueError, match="reduce must be one of"):
+            op(src, *args, reduce="mul")
+        # Integer and bool inputs are refused.
+        for dtype in (torch.long, torch.int32, torch.bool):
+            with pytest.raises(TypeError, match="src must be floating point"):
+                op(src.to(dtype), *args)
+        # Empty segments give 0 for max and min too (segment/row 1 is empty).
+        for reduce in ("max", "min"):
+            out = op(src - 100, *args, reduce=reduce)
+            torch.testing.assert_close(out[1], torch.zeros(2))
+            assert bool((out[[0, 2]] < -90).all())
+    # Dimension 0 only: no broadcast index of src's shape, no batched rowptr.
+    with pytest.raises(ValueError, match=r"index must have shape \[4\]"):
+        ops.scatter(src, index[:, None].expand(4, 2), 3)
+    with pytest.raises(ValueError, match="rowptr must be 1-D"):
+        ops.segment_csr(src, rowptr[None].expand(2, 4))
+    # int32 indices are accepted (torch_scatter needs int64).
+    torch.testing.assert_close(ops.scatter(src, index.int(), 3), ops.scatter(src, index, 3))

@@ -16,8 +16,9 @@ Differences from torch_scatter (``scatter``, ``segment_csr``) and PyG
   (no batched leading dimensions). Trailing dimensions are kept: ``src`` is
   ``[E]`` or ``[E, F]``.
 - **Floating inputs only**: ``src``, ``x``, scores and edge weights must be
-  floating point (float32/float64 on CPU; also float16/bfloat16 on CUDA).
-  Integer and bool inputs raise TypeError, where torch_scatter accepts them.
+  floating point; integer and bool inputs raise TypeError, where
+  torch_scatter accepts them. (The kernels cover float32/float64 on CPU and
+  also float16/bfloat16 on CUDA; other floating dtypes run on the fallback.)
   Indices (``index``, ``rowptr``, the graph's) may be int32 or int64.
 - **Empty segments** give 0 for every reduction, max/min included (as in
   torch_scatter; ``torch.Tensor.scatter_reduce`` would keep the initial value).
@@ -30,9 +31,11 @@ Differences from torch_scatter (``scatter``, ``segment_csr``) and PyG
 - **Gradients**: on exact ties of max/min, the kernels give the whole
   gradient to the first selected entry, the ``'torch'`` backend splits it
   evenly among the tied entries (PyTorch's rule).
-- **Double backward** (second derivatives, ``gradgradcheck``): the ``'torch'``
-  backend supports it through PyTorch's autograd; for the ``'extension'``
-  backend, see each op's docstring.
+- **Double backward** (``create_graph=True``, ``gradgradcheck``): the
+  ``'torch'`` backend differentiates its backward through PyTorch's autograd;
+  the extension's backward passes are built from differentiable ops when
+  ``create_graph=True`` (see ``csrc/spmm.cpp``), so second derivatives are
+  computed on both backends, never returned as zeros.
 - **Determinism**: ``scatter`` sorts the index once and uses no atomics, so
   results do not depend on thread scheduling.
 """
