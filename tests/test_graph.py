@@ -156,6 +156,8 @@ def test_float64_features_get_float64_exact_normalisation(backend, kind):
             x = torch.eye(5, dtype=torch.float64)
             torch.testing.assert_close(ops.spmm(norm, x), expected, **EXACT)
             torch.testing.assert_close(norm.to_dense(torch.float64), expected, **EXACT)
+            moved = norm.to("cpu", index_dtype=torch.int32)  # keeps what it needs to recompute
+            torch.testing.assert_close(ops.spmm(moved, x), expected, **EXACT)
             # float32 features still get the stored float32 coefficients.
             assert ops.spmm(norm, x.float()).dtype == torch.float32
 
