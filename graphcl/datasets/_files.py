@@ -15,10 +15,12 @@ Every file's sha256 is checked before anything parses it, because the raw
 files are Python pickles: unpickling an unverified file could run arbitrary
 code. New files are written to a temporary file in the target directory and
 renamed into place only once their sha256 matches, so an interrupted or bad
-transfer never leaves a partial file at the final path.
+transfer never leaves a partial file at the final path (:func:`atomic_writer`,
+which graphcl's results and cache writers use as well).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -26,7 +28,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Dict, Mapping, Optional, Set, Tuple, Union
+from typing import BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Set, Tuple, Union
 
 from tqdm.auto import tqdm
 
@@ -87,11 +89,66 @@ def sha256_of_file(path: Union[str, os.PathLike]) -> str:
     Returns:
         The lower-case hex digest.
     """
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
-            digest.update(chunk)
+        return _sha256_of_stream(f)
+
+
+def _sha256_of_stream(stream: BinaryIO) -> str:
+    # Chunks of _CHUNK_BYTES: memory stays constant whatever the file's size.
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(_CHUNK_BYTES), b""):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Union[str, os.PathLike]) -> Iterator[BinaryIO]:
+    """Write a file so that ``path`` holds either its old or its complete new contents.
+
+    The body writes to a binary file object on a temporary file with a unique
+    name in the same directory (so that the final rename is atomic and two
+    writers never share a temporary file). When the body returns, the file is
+    flushed, fsync'ed and renamed over ``path`` with :func:`os.replace`; if the
+    body or any of these steps fails (a full disk, a file-size limit), the
+    temporary file is removed and ``path`` is left as it was.
+
+    Args:
+        path: The final path; its directory must exist.
+
+    Yields:
+        The temporary file, opened for binary writing.
+
+    Example:
+        >>> with atomic_writer("results.json") as f:  # doctest: +SKIP
+        ...     f.write(json.dumps(results).encode())
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp creates the file private (0600); data and results files are
+        # not secret and should be readable like any other file the user writes.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform or file system can
+    # open a directory, and the file's contents are already safe, so best effort.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def fetch_file(relative_path: str, sha256: str, url: str,
@@ -127,8 +184,10 @@ def read_verified_bytes(relative_path: str, sha256: str, url: str,
                         root: Union[str, os.PathLike, None] = None) -> bytes:
     """Fetch a data file if needed and return its contents, verified.
 
-    The hash is taken of the very bytes returned, so nothing can change the
-    file between the check and the parse.
+    The file is first hashed in a streaming pass (constant memory), so a wrong
+    file fails with :class:`ChecksumError` whatever its size, before it is read
+    into memory. The bytes returned are then hashed again, so nothing can
+    change the file between the check and the parse.
 
     Args:
         relative_path: The file's path under the data root.
@@ -144,8 +203,17 @@ def read_verified_bytes(relative_path: str, sha256: str, url: str,
         DownloadError: The file is missing and the download failed.
     """
     path = _ensure_present(relative_path, sha256, url, root)
-    payload = path.read_bytes()
-    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest())
+    with open(path, "rb") as f:
+        stat = os.fstat(f.fileno())
+        key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256)
+        if key not in _verified:
+            _raise_if_mismatch(path, sha256, _sha256_of_stream(f))
+            _verified.add(key)
+            f.seek(0)
+        payload = f.read()
+    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest(), fix=(
+        f"The file changed while it was read: make sure nothing else writes {path}, "
+        f"or delete it so that it is fetched again."))
     return payload
 
 
@@ -181,8 +249,28 @@ def _ensure_present(relative_path: str, sha256: str, url: str,
                 f"It was copied from the mirror file {source} and not saved: check that "
                 f"${MIRROR_ENV} points to an intact copy (compare with the dataset card)."))
         return target
-    _download(url, target, sha256)
+    _download(url, target, sha256, _offline_advice(rel, mirror))
     return target
+
+
+def _offline_advice(rel: PurePosixPath, mirror: Optional[Path]) -> str:
+    """What to do without internet access, naming where the mirror was searched."""
+    if mirror is None:
+        return (f"Without internet access, set {MIRROR_ENV} to a directory laid out like the "
+                f"data root that contains this file ({rel}).")
+    source = mirror.joinpath(*rel.parts)
+    setting = f"{MIRROR_ENV}={os.environ.get(MIRROR_ENV)!r}"
+    if not mirror.exists():
+        problem = f"the mirror directory {mirror} ({setting}) does not exist"
+    elif not mirror.is_dir():
+        problem = f"the mirror {mirror} ({setting}) is not a directory"
+    elif source.is_dir():
+        problem = f"the mirror ({setting}) holds a directory at {source}, where the file {rel} should be"
+    else:
+        problem = f"the mirror ({setting}) has no file {source}"
+    return (f"The file was not copied from the mirror: {problem}. Without internet access, put a "
+            f"verified copy of {rel} at {source}, or point {MIRROR_ENV} at a directory laid out "
+            f"like the data root that contains it.")
 
 
 def _checked_relative_path(relative_path: str) -> PurePosixPath:
@@ -195,13 +283,12 @@ def _checked_relative_path(relative_path: str) -> PurePosixPath:
     return rel
 
 
-def _download(url: str, target: Path, sha256: str) -> None:
+def _download(url: str, target: Path, sha256: str, advice: str) -> None:
     try:
         response = urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise DownloadError(f"{target} is missing and downloading it from {url} failed: {exc}. "
-                            f"Without internet access, set {MIRROR_ENV} to a directory laid out "
-                            f"like the data root that contains this file.") from exc
+                            f"{advice}") from exc
     with response:
         length = response.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else None
@@ -236,28 +323,19 @@ def _write_verified(target: Path, sha256: str, source: BinaryIO, fix: str,
     """
     digest = hashlib.sha256()
     received = 0
-    # Same directory as the target so that the final rename is atomic.
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in iter(lambda: source.read(_CHUNK_BYTES), b""):
-                digest.update(chunk)
-                out.write(chunk)
-                received += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
+    # Raising inside atomic_writer discards the temporary file: only verified
+    # contents ever reach the target path.
+    with atomic_writer(target) as out:
+        for chunk in iter(lambda: source.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+            out.write(chunk)
+            received += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
         if expected_size is not None and received != expected_size:
             raise DownloadError(f"incomplete transfer for {target}: received {received} of "
                                 f"{expected_size} bytes. {fix}")
         _raise_if_mismatch(target, sha256, digest.hexdigest(), fix)
-        # mkstemp creates the file private (0600); data files are not secret
-        # and a shared cache should be readable by others.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _raise_if_mismatch(path: Path, expected: str, actual: str, fix: Optional[str] = None) -> None:
@@ -276,5 +354,5 @@ def _reset_verification_cache() -> None:
 
 __all__ = [
     "ChecksumError", "DownloadError", "FileTable", "data_root", "mirror_root", "sha256_of_file",
-    "fetch_file", "fetch_all", "read_verified_bytes", "DATA_ENV", "MIRROR_ENV",
+    "fetch_file", "fetch_all", "read_verified_bytes", "atomic_writer", "DATA_ENV", "MIRROR_ENV",
 ]

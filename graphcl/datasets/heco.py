@@ -27,7 +27,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -42,6 +41,7 @@ from graphcl.datasets._files import (
     ChecksumError,
     DownloadError,
     FileTable,
+    atomic_writer,
     data_root,
     mirror_root,
     read_verified_bytes,
@@ -519,17 +519,9 @@ def regenerate_metapath(spec: HeCoSpec, metapath: str, root: Optional[PathLike] 
     if pinned.get(file) is not None and hashlib.sha256(payload).hexdigest() == pinned[file]:
         target = data_root(root) / spec.relative_path(file)
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Temporary file in the same directory, then an atomic rename, as
-        # _files does: a crash never leaves a partial file at the final path.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(payload)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # A crash or a full disk never leaves a partial file at the final path.
+        with atomic_writer(target) as out:
+            out.write(payload)
     else:
         warnings.warn(f"regenerated heco/{spec.name}/{file} differs byte-wise from the pinned file "
                       f"(a different zlib/numpy?); using the rebuilt matrix without caching it",

@@ -2,7 +2,6 @@
 paper and a results.json."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -10,7 +9,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from graphcl.methods._results import config_as_json
+from graphcl.datasets._files import atomic_writer
+from graphcl.methods._results import config_as_json, write_json
 from graphcl.methods.heco.config import PAPER_RESULTS, HeCoConfig, paper_config
 from graphcl.methods.heco.train import LABEL_RATES, evaluate, prepare_inputs, train
 
@@ -68,9 +68,11 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
         if on_seed is not None:
             on_seed(_results(dataset, config, per_seed, max_epochs))
     if embeddings_path is not None:
+        embeddings_path = Path(embeddings_path)
         embeddings_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"dataset": dataset, "embeddings": embeddings, "labels": inputs.labels},
-                   embeddings_path)
+        # Atomic: an interrupted save never replaces an earlier file with a partial one.
+        with atomic_writer(embeddings_path) as f:
+            torch.save({"dataset": dataset, "embeddings": embeddings, "labels": inputs.labels}, f)
     return _results(dataset, config, per_seed, max_epochs)
 
 
@@ -134,5 +136,6 @@ def results_table(results: Dict) -> str:
 
 
 def write_results(results: Dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    """Write ``results`` to ``path`` as JSON, atomically (the previous file
+    survives a full disk or a crash; see :func:`graphcl.methods._results.write_json`)."""
+    write_json(results, path)

@@ -12,6 +12,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from graphcl.datasets._files import atomic_writer
+
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     """Linear layers with ReLU between them and a linear last layer."""
@@ -98,7 +100,9 @@ def pretrain_autoencoder(x: Tensor, *, seed: int, hidden: Sequence[int] = (500, 
         bar.set_postfix(mse=f"{total / n:.4f}")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(path)
+        # A unique temporary file per writer, renamed into place: processes
+        # sharing a key (--shared-ae) never collide, and the last rename wins
+        # with identical weights (same key = same seed and hyperparameters).
+        with atomic_writer(path) as f:
+            torch.save(model.state_dict(), f)
     return model

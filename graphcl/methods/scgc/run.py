@@ -1,14 +1,13 @@
 """Multi-seed SCGC / SCGC* runs, results table and results.json."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from graphcl.eval import CLUSTER_METRICS
-from graphcl.methods._results import config_as_json
+from graphcl.methods._results import config_as_json, write_json
 from graphcl.methods.scgc.config import (PUBLISHED_SCGC_STAR_USPS, SDCN_RESULTS, SCGCConfig,
                                          paper_config)
 from graphcl.methods.scgc.train import HONEST_PROTOCOL, PAPER_PROTOCOL, train_scgc
@@ -109,6 +108,6 @@ def results_table(results: Dict) -> str:
 
 
 def write_results(results: Dict, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    """Write ``results`` to ``path`` as JSON, atomically (the previous file
+    survives a full disk or a crash; see :func:`graphcl.methods._results.write_json`)."""
+    write_json(results, path)
