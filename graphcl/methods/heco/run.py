@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from graphcl.datasets._files import atomic_writer
-from graphcl.methods._results import config_as_json, write_json
+from graphcl.methods._results import (check_positive_int, check_seeds, config_as_json,
+                                      write_json)
 from graphcl.methods.heco.config import PAPER_RESULTS, HeCoConfig, paper_config
 from graphcl.methods.heco.train import LABEL_RATES, evaluate, prepare_inputs, train
 
@@ -37,8 +38,13 @@ def run_heco(dataset: str, seeds: Sequence[int], *, config: Optional[HeCoConfig]
     results dictionary of the same dataset and config, with the same
     ``max_epochs``) keeps its seeds and trains only the missing ones; their
     embeddings are not kept, so it cannot be combined with ``embeddings_path``.
+
+    ``seeds`` (distinct ints in ``[0, 2**32 - 1]``, at most 10,000) and
+    ``max_epochs`` (>= 1) are checked before any data is loaded.
     """
     from graphcl.datasets import load_heco
+    seeds = check_seeds(seeds)
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
     config = config or paper_config(dataset)
     per_seed: List[Dict] = []
     if resume_from is not None:

@@ -7,7 +7,9 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from graphcl.eval import CLUSTER_METRICS
-from graphcl.methods._results import config_as_json, write_json
+from graphcl.experiment.seeding import check_seed
+from graphcl.methods._results import (check_positive_int, check_seeds, config_as_json,
+                                      write_json)
 from graphcl.methods.scgc.config import (PUBLISHED_SCGC_STAR_USPS, SDCN_RESULTS, SCGCConfig,
                                          paper_config)
 from graphcl.methods.scgc.train import HONEST_PROTOCOL, PAPER_PROTOCOL, train_scgc
@@ -35,8 +37,15 @@ def run_scgc(dataset: str, seeds: Sequence[int], *, star: bool = False,
     and runs only the missing ones. ``ae_seed`` pretrains one AE with that
     seed and starts every run from it (the reference code's setting); by
     default each seed pretrains its own AE.
+
+    ``seeds`` (distinct ints in ``[0, 2**32 - 1]``, at most 10,000), ``epochs``
+    (>= 1) and ``ae_seed`` are checked before any data is loaded.
     """
     from graphcl.datasets import data_root
+    seeds = check_seeds(seeds)
+    epochs = check_positive_int(epochs, "epochs")
+    if ae_seed is not None:
+        ae_seed = check_seed(ae_seed, "ae_seed")
     config = config or paper_config(dataset, star)
     data = load_scgc_dataset(config, root=root, features=features)
     cache_dir = data_root(root) / "cache" / "scgc"

@@ -1,0 +1,165 @@
+"""``graphcl train``: every argument is checked before any data is loaded (issue 11)."""
+import pytest
+
+import graphcl.datasets
+import graphcl.methods.heco
+import graphcl.methods.scgc
+from graphcl.cli import main
+
+
+class _Started(Exception):
+    """Raised by the stand-in for a run: the CLI got past its checks."""
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Loading data or starting a run fails the test; returns the runs' calls."""
+    calls = []
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("data was loaded before the arguments were checked")
+
+    def fake_run(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise _Started
+
+    monkeypatch.setattr(graphcl.datasets, "load_heco", forbidden)
+    monkeypatch.setattr(graphcl.datasets, "load_sdcn", forbidden)
+    monkeypatch.setattr(graphcl.methods.heco, "run_heco", fake_run)
+    monkeypatch.setattr(graphcl.methods.scgc, "run_scgc", fake_run)
+    return calls
+
+
+def _rejected(argv, capsys, argument: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argument}" in err, err
+    return err
+
+
+@pytest.mark.parametrize("extra, argument", [
+    (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**32)], "--seed"),
+    (["--seed", "zero"], "--seed"),
+    (["--seeds", "0"], "--seeds"),
+    (["--seeds", "-3"], "--seeds"),
+    (["--seeds", str(10**12)], "--seeds"),
+    (["--seed", str(2**32 - 1), "--seeds", "2"], "--seeds"),  # the second seed is too large
+    (["--max-epochs", "0"], "--max-epochs"),
+    (["--max-epochs", "-5"], "--max-epochs"),
+    (["--max-epochs", "1.5"], "--max-epochs"),
+])
+def test_heco_bad_numbers_fail_before_any_work(no_work, capsys, tmp_path, extra, argument):
+    _rejected(["train", "heco", "--dataset", "acm", "--out", str(tmp_path / "r.json"), *extra],
+              capsys, argument)
+    assert no_work == []
+
+
+def test_heco_bad_output_paths_fail_before_any_work(no_work, capsys, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    regular = tmp_path / "file.txt"
+    regular.write_text("x")
+    base = ["train", "heco", "--dataset", "acm"]
+    err = _rejected(base + ["--out", str(folder)], capsys, "--out")
+    assert "folder" in err
+    err = _rejected(base + ["--out", str(regular / "sub" / "results.json")], capsys, "--out")
+    assert str(regular) in err and "not a folder" in err
+    _rejected(base + ["--out", str(tmp_path / "r.json"), "--embeddings", str(folder)], capsys,
+              "--embeddings")
+    _rejected(base + ["--out", str(tmp_path / "r.json"), "--embeddings", str(tmp_path / "r.json")],
+              capsys, "--embeddings")
+    # The default embeddings file sits next to --out, so it is checked too.
+    (tmp_path / "r.embeddings.pt").mkdir()
+    _rejected(base + ["--out", str(tmp_path / "r.json")], capsys, "--embeddings")
+    assert no_work == []
+
+
+def test_heco_good_arguments_reach_the_run(no_work, tmp_path):
+    out = tmp_path / "new" / "results.json"  # a missing parent folder is fine
+    with pytest.raises(_Started):
+        main(["train", "heco", "--dataset", "dblp", "--seeds", "3", "--seed", "7",
+              "--max-epochs", "2", "--out", str(out)])
+    (args, kwargs), = no_work
+    assert args == ("dblp", [7, 8, 9])
+    assert kwargs["max_epochs"] == 2 and kwargs["embeddings_path"] == out.with_suffix(".embeddings.pt")
+    with pytest.raises(_Started):
+        main(["train", "heco", "--dataset", "acm", "--seed", str(2**32 - 1), "--out", str(out)])
+    assert no_work[-1][0] == ("acm", [2**32 - 1])
+
+
+@pytest.mark.parametrize("extra, argument", [
+    (["--seed", "-1"], "--seed"),
+    (["--seeds", "0"], "--seeds"),
+    (["--seeds", "10001"], "--seeds"),
+    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "-1"], "--epochs"),
+    (["--shared-ae", "-1"], "--shared-ae"),
+    (["--shared-ae", str(2**32)], "--shared-ae"),
+])
+def test_scgc_bad_numbers_fail_before_any_work(no_work, capsys, tmp_path, extra, argument):
+    _rejected(["train", "scgc", "--dataset", "acm", "--out", str(tmp_path / "r.json"), *extra],
+              capsys, argument)
+    assert no_work == []
+
+
+def test_scgc_bad_paths_fail_before_any_work(no_work, capsys, tmp_path):
+    base = ["train", "scgc", "--dataset", "hhar"]
+    _rejected(base + ["--out", str(tmp_path)], capsys, "--out")
+    err = _rejected(base + ["--out", str(tmp_path / "r.json"), "--features",
+                            str(tmp_path / "missing.npy")], capsys, "--features")
+    assert "missing.npy" in err
+    assert no_work == []
+
+
+def test_scgc_good_arguments_reach_the_run(no_work, tmp_path):
+    with pytest.raises(_Started):
+        main(["train", "scgc", "--dataset", "acm", "--star", "--seeds", "2", "--epochs", "3",
+              "--shared-ae", "0", "--out", str(tmp_path / "r.json")])
+    (args, kwargs), = no_work
+    assert args == ("acm", [0, 1]) and kwargs["epochs"] == 3 and kwargs["ae_seed"] == 0
+
+
+# ---------------------------------------------------------------------------
+# The library entry points check the same before loading data
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def no_loading(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("data was loaded before the arguments were checked")
+    monkeypatch.setattr(graphcl.datasets, "load_heco", forbidden)
+    monkeypatch.setattr(graphcl.datasets, "load_sdcn", forbidden)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(seeds=[-1]), ValueError, r"seeds\[0\]"),
+    (dict(seeds=[0, 2**32]), ValueError, r"seeds\[1\]"),
+    (dict(seeds=[0.5]), TypeError, r"seeds\[0\]"),
+    (dict(seeds=[]), ValueError, "seeds is empty"),
+    (dict(seeds=[1, 1]), ValueError, "repeats"),
+    (dict(seeds=range(10**12)), ValueError, "10000"),
+    (dict(seeds=5), TypeError, "seeds"),
+    (dict(seeds=[0], max_epochs=0), ValueError, "max_epochs"),
+    (dict(seeds=[0], max_epochs=-1), ValueError, "max_epochs"),
+    (dict(seeds=[0], max_epochs=2.0), TypeError, "max_epochs"),
+])
+def test_run_heco_checks_arguments_first(no_loading, kwargs, error, match):
+    from graphcl.methods.heco.run import run_heco
+    with pytest.raises(error, match=match):
+        run_heco("acm", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(seeds=[-1]), ValueError, r"seeds\[0\]"),
+    (dict(seeds=range(10**12)), ValueError, "10000"),
+    (dict(seeds=[0], epochs=0), ValueError, "epochs"),
+    (dict(seeds=[0], ae_seed=-1), ValueError, "ae_seed"),
+    (dict(seeds=[0], ae_seed=True), TypeError, "ae_seed"),
+])
+def test_run_scgc_checks_arguments_first(no_loading, kwargs, error, match):
+    from graphcl.methods.scgc.run import run_scgc
+    with pytest.raises(error, match=match):
+        run_scgc("acm", **kwargs)
