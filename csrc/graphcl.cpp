@@ -5,6 +5,7 @@
 // Ops named *_forward / *_backward are the raw kernels (CPU and CUDA keys);
 // the unsuffixed ops carry autograd and are what Python calls.
 #include <Python.h>
+#include <torch/csrc/autograd/autograd_not_implemented_fallback.h>
 #include <torch/library.h>
 
 TORCH_LIBRARY(graphcl, m) {
@@ -42,6 +43,17 @@ TORCH_LIBRARY(graphcl, m) {
   m.def(
       "scatter_coo_forward(Tensor src, Tensor index, int dim_size, "
       "str reduce) -> (Tensor, Tensor)");
+}
+
+// The raw kernels are not differentiable: a backward through one of them
+// (only reachable by calling torch.ops.graphcl.*_forward/_backward directly
+// on tensors that require grad) raises "the derivative for ... is not
+// implemented" instead of silently giving no gradient.
+TORCH_LIBRARY_IMPL(graphcl, Autograd, m) {
+  for (const char* name : {"spmm_forward", "spmm_arg_backward", "sddmm_forward",
+                           "segment_softmax_forward", "segment_softmax_backward",
+                           "scatter_coo_forward"})
+    m.impl(name, torch::autograd::autogradNotImplementedFallback());
 }
 
 // Importing graphcl._C loads this shared object, which runs the static

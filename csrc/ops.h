@@ -69,6 +69,47 @@ inline std::tuple<at::Tensor, at::Tensor> scatter_coo_forward(const at::Tensor& 
   return op.call(src, index, dim_size, reduce);
 }
 
+// The ops with autograd, called from the backward passes when the backward
+// itself must be differentiable (create_graph=True): a gradient computed
+// with them records its own backward, so derivatives of any order work.
+inline at::Tensor spmm(const at::Tensor& rowptr, const at::Tensor& col,
+                       const c10::optional<at::Tensor>& weight, const at::Tensor& colptr,
+                       const at::Tensor& csc_row, const at::Tensor& csc_perm, const at::Tensor& x,
+                       c10::string_view reduce) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("graphcl::spmm", "")
+                       .typed<at::Tensor(const at::Tensor&, const at::Tensor&,
+                                         const c10::optional<at::Tensor>&, const at::Tensor&,
+                                         const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         c10::string_view)>();
+  return op.call(rowptr, col, weight, colptr, csc_row, csc_perm, x, reduce);
+}
+
+inline at::Tensor sddmm(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& colptr,
+                        const at::Tensor& csc_row, const at::Tensor& csc_perm, const at::Tensor& a,
+                        const at::Tensor& b) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("graphcl::sddmm", "")
+                       .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         const at::Tensor&)>();
+  return op.call(rowptr, col, colptr, csc_row, csc_perm, a, b);
+}
+
+inline at::Tensor segment_csr(const at::Tensor& src, const at::Tensor& rowptr,
+                              c10::string_view reduce) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("graphcl::segment_csr", "")
+                       .typed<at::Tensor(const at::Tensor&, const at::Tensor&, c10::string_view)>();
+  return op.call(src, rowptr, reduce);
+}
+
+// CSR position -> CSC position: the csc_perm of the transposed graph, whose
+// own transpose is the original CSR.
+inline at::Tensor inverse_permutation(const at::Tensor& perm) {
+  return at::empty_like(perm).scatter_(0, perm.to(at::kLong), at::arange(perm.numel(), perm.options()));
+}
+
 // Routes grad_out[i, f] to the src row arg[i, f] picked by max/min; arg == E
 // (empty segment) lands in a spare row that is dropped. Each (e, f) is the
 // winner of at most one segment, so scatter_ never collides.

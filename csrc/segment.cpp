@@ -6,6 +6,9 @@
 // gather, and scatter_coo sorts its index once (stable, so ties in max/min
 // resolve to the first occurrence) and then reduces the sorted segments. That
 // makes scatter deterministic on every device, with no atomics.
+//
+// Their backward passes are ATen ops (gathers, scatters, repeat_interleave),
+// so they are differentiable as they stand: double backward works.
 #include <torch/autograd.h>
 #include <torch/library.h>
 
@@ -36,11 +39,20 @@ at::Tensor segment_backward(const at::Tensor& grad, Reduce reduce, const at::Ten
   return broadcast(grad_out);
 }
 
+// segment_csr's own argument checks, so that messages name src (the values
+// of rowptr are checked by spmm_forward, against src's rows).
+void check_segment_csr_args(const at::Tensor& src, const at::Tensor& rowptr) {
+  check_features(src, "src");
+  check_ptr_shape(rowptr, "rowptr", rowptr.scalar_type());
+  check_same_device(rowptr, "rowptr", src);
+}
+
 class SegmentCSRFunction : public torch::autograd::Function<SegmentCSRFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& src, const at::Tensor& rowptr,
                                const std::string& reduce) {
     at::AutoDispatchBelowADInplaceOrView guard;
+    check_segment_csr_args(src, rowptr);
     auto [out, arg] = ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce);
     ctx->saved_data["reduce"] = reduce;
     ctx->saved_data["num_src"] = src.size(0);
@@ -64,6 +76,7 @@ class SegmentCSRFunction : public torch::autograd::Function<SegmentCSRFunction> 
 std::tuple<at::Tensor, at::Tensor> scatter_coo_forward(const at::Tensor& src, const at::Tensor& index,
                                                        int64_t dim_size, c10::string_view reduce) {
   check_features(src, "src");
+  TORCH_CHECK_TYPE(index.defined(), "index must be a tensor, got None");
   TORCH_CHECK_TYPE(index.scalar_type() == at::kLong || index.scalar_type() == at::kInt,
                    "index must be int32 or int64, got ", index.scalar_type());
   TORCH_CHECK_VALUE(index.dim() == 1 && index.numel() == src.size(0), "index must have shape [",
@@ -72,8 +85,12 @@ std::tuple<at::Tensor, at::Tensor> scatter_coo_forward(const at::Tensor& src, co
   check_same_device(index, "index", src);
   const int64_t num_src = src.size(0);
   if (num_src > 0) {
-    TORCH_CHECK_INDEX(index.min().item<int64_t>() >= 0 && index.max().item<int64_t>() < dim_size,
-                      "index holds a value outside [0, ", dim_size, ")");
+    // One reduction and one copy to the host (a single sync on GPU).
+    auto [lo_t, hi_t] = at::aminmax(index);
+    auto bounds = at::stack({lo_t, hi_t}).to(at::kCPU, at::kLong);
+    const int64_t lo = bounds[0].item<int64_t>(), hi = bounds[1].item<int64_t>();
+    TORCH_CHECK_INDEX(lo >= 0 && hi < dim_size, "index holds a value outside [0, ", dim_size,
+                      ") (dim_size): its values span [", lo, ", ", hi, "]");
   }
   auto perm = std::get<1>(index.sort(/*stable=*/std::optional<bool>(true), /*dim=*/0));
   auto counts = at::bincount(index.to(at::kLong), {}, dim_size);
@@ -124,6 +141,7 @@ at::Tensor segment_csr_autograd(const at::Tensor& src, const at::Tensor& rowptr,
 
 at::Tensor segment_csr_no_grad(const at::Tensor& src, const at::Tensor& rowptr,
                                c10::string_view reduce) {
+  check_segment_csr_args(src, rowptr);
   return std::get<0>(ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce));
 }
 

@@ -4,6 +4,14 @@
 // as another CSR-style spmm with permuted weights, max/min through the saved
 // arg indices, in both cases without atomics. The gradient for edge weights is
 // an SDDMM (one dot product per edge), never an E x F tensor.
+//
+// Double backward: when the backward pass is itself recorded
+// (create_graph=True, so grad mode is on inside backward), the gradients are
+// built from differentiable pieces instead of the raw kernels: sum/mean as
+// graphcl::spmm over the transpose and graphcl::sddmm (both with autograd, so
+// derivatives of any order work), max/min as ATen gathers and index_add over
+// the saved arg indices (the selection itself is piecewise constant).
+#include <ATen/core/grad_mode.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
@@ -20,33 +28,132 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // Gradient of max/min for the edge weights: d out[i,f] / d w[e] = x[col[e], f]
-// when e = arg[i, f]. Only N x F values are touched.
+// when e = arg[i, f]. Only N x F values are touched; entries of empty rows
+// (arg == E) land in a spare slot that is dropped. Differentiable in
+// grad_out and x.
 at::Tensor arg_weight_grad(const at::Tensor& grad_out, const at::Tensor& arg, const at::Tensor& col,
                            const at::Tensor& x, int64_t num_edges) {
-  auto grad_w = at::zeros({num_edges + 1}, grad_out.options());
-  if (num_edges == 0 || arg.numel() == 0) return grad_w.narrow(0, 0, num_edges);
+  if (num_edges == 0 || arg.numel() == 0) return at::zeros({num_edges}, grad_out.options());
   const int64_t F = x.size(1);
   auto flat_arg = arg.reshape({-1});
   auto src_row = col.to(at::kLong).index_select(0, flat_arg.clamp_max(num_edges - 1));
   auto feature = at::arange(F, arg.options()).repeat({arg.size(0)});
   auto x_val = x.reshape({-1}).index_select(0, src_row * F + feature);
-  grad_w.index_add_(0, flat_arg, grad_out.reshape({-1}) * x_val);
-  return grad_w.narrow(0, 0, num_edges);
+  return at::zeros({num_edges + 1}, grad_out.options())
+      .index_add(0, flat_arg, grad_out.reshape({-1}) * x_val)
+      .narrow(0, 0, num_edges);
+}
+
+// Gradient of max/min for x as differentiable ATen ops (the create_graph
+// path; the kernel spmm_arg_backward computes the same without them):
+// grad_x[col[e], f] += w[e] * grad_out[i, f] for e = arg[i, f].
+at::Tensor arg_x_grad(const at::Tensor& grad_out, const at::Tensor& arg, const at::Tensor& col,
+                      const at::Tensor& weight, int64_t num_cols, int64_t num_edges) {
+  const int64_t F = grad_out.size(1);
+  if (num_edges == 0 || arg.numel() == 0) return at::zeros({num_cols, F}, grad_out.options());
+  auto flat_arg = arg.reshape({-1});
+  auto e = flat_arg.clamp_max(num_edges - 1);
+  auto feature = at::arange(F, arg.options()).repeat({arg.size(0)});
+  // Empty rows (arg == E) send their entries to spare row num_cols.
+  auto target =
+      at::where(flat_arg < num_edges, col.to(at::kLong).index_select(0, e), num_cols) * F + feature;
+  auto val = grad_out.reshape({-1});
+  if (weight.defined()) val = val * weight.index_select(0, e);
+  return at::zeros({(num_cols + 1) * F}, grad_out.options())
+      .index_add(0, target, val)
+      .narrow(0, 0, num_cols * F)
+      .view({num_cols, F});
+}
+
+at::Tensor row_degrees(const at::Tensor& rowptr, at::ScalarType dtype) {
+  return (rowptr.narrow(0, 1, rowptr.numel() - 1) - rowptr.narrow(0, 0, rowptr.numel() - 1))
+      .to(dtype)
+      .clamp_min(1);
+}
+
+struct SpmmSaved {
+  at::Tensor rowptr, col, weight, colptr, csc_row, csc_perm, x, arg;
+  Reduce reduce;
+  bool x_grad, w_grad;
+};
+
+// The backward with the raw kernels (nothing recorded).
+std::pair<at::Tensor, at::Tensor> spmm_backward_kernels(const SpmmSaved& s, const at::Tensor& grad) {
+  auto grad_out = grad.contiguous();
+  at::Tensor grad_x, grad_w;
+  if (s.x_grad) {
+    if (is_arg_reduce(s.reduce)) {
+      grad_x = ops::spmm_arg_backward(s.colptr, s.csc_row, s.csc_perm, optional_if_defined(s.weight),
+                                      s.arg, grad_out);
+    } else {
+      at::Tensor csc_weight;
+      if (s.weight.defined()) csc_weight = s.weight.index_select(0, s.csc_perm);
+      if (s.reduce == Reduce::Mean) {
+        auto scale = inverse_degree_per_edge(s.rowptr, s.csc_row, grad_out.scalar_type());
+        csc_weight = csc_weight.defined() ? csc_weight * scale : scale;
+      }
+      grad_x = std::get<0>(ops::spmm_forward(s.colptr, s.csc_row, optional_if_defined(csc_weight),
+                                             grad_out, "sum"));
+    }
+  }
+  if (s.w_grad) {
+    if (s.reduce == Reduce::Sum) {
+      grad_w = ops::sddmm_forward(s.rowptr, s.col, grad_out, s.x);
+    } else if (s.reduce == Reduce::Mean) {
+      auto deg = row_degrees(s.rowptr, grad_out.scalar_type());
+      grad_w = ops::sddmm_forward(s.rowptr, s.col, grad_out / deg.unsqueeze(1), s.x);
+    } else {
+      grad_w = arg_weight_grad(grad_out, s.arg, s.col, s.x, s.col.numel());
+    }
+  }
+  return {grad_x, grad_w};
+}
+
+// The same gradients from differentiable ops (create_graph=True).
+std::pair<at::Tensor, at::Tensor> spmm_backward_differentiable(const SpmmSaved& s,
+                                                               const at::Tensor& grad_out) {
+  at::Tensor grad_x, grad_w;
+  const int64_t num_edges = s.col.numel();
+  if (is_arg_reduce(s.reduce)) {
+    if (s.x_grad) grad_x = arg_x_grad(grad_out, s.arg, s.col, s.weight, s.x.size(0), num_edges);
+    if (s.w_grad) grad_w = arg_weight_grad(grad_out, s.arg, s.col, s.x, num_edges);
+    return {grad_x, grad_w};
+  }
+  const bool mean = s.reduce == Reduce::Mean;
+  if (s.x_grad) {
+    // The transposed graph: its CSR is our CSC, its CSC our CSR.
+    at::Tensor csc_weight;
+    if (s.weight.defined()) csc_weight = s.weight.index_select(0, s.csc_perm);
+    if (mean) {
+      auto scale = inverse_degree_per_edge(s.rowptr, s.csc_row, grad_out.scalar_type());
+      csc_weight = csc_weight.defined() ? csc_weight * scale : scale;
+    }
+    grad_x = ops::spmm(s.colptr, s.csc_row, optional_if_defined(csc_weight), s.rowptr, s.col,
+                       ops::inverse_permutation(s.csc_perm), grad_out, "sum");
+  }
+  if (s.w_grad) {
+    auto g = mean ? grad_out / row_degrees(s.rowptr, grad_out.scalar_type()).unsqueeze(1) : grad_out;
+    grad_w = ops::sddmm(s.rowptr, s.col, s.colptr, s.csc_row, s.csc_perm, g, s.x);
+  }
+  return {grad_x, grad_w};
 }
 
 class SpMMFunction : public torch::autograd::Function<SpMMFunction> {
  public:
+  // check_transpose: a backward may follow, so the CSC it reads is checked
+  // now (under no_grad the Python side passes placeholders instead).
   static variable_list forward(AutogradContext* ctx, const at::Tensor& rowptr,
                                const at::Tensor& col,
                                const c10::optional<at::Tensor>& weight_opt,
                                const at::Tensor& colptr, const at::Tensor& csc_row,
                                const at::Tensor& csc_perm, const at::Tensor& x,
-                               const std::string& reduce) {
+                               const std::string& reduce, bool check_transpose) {
     at::AutoDispatchBelowADInplaceOrView guard;
     // Optional (not undefined) tensors: autograd records metadata of every
     // tensor argument, which an undefined tensor cannot provide.
     const at::Tensor weight = weight_opt.value_or(at::Tensor());
     auto [out, arg] = ops::spmm_forward(rowptr, col, weight_opt, x, reduce);
+    if (check_transpose) check_csc(colptr, csc_row, csc_perm, rowptr, x.size(0), col.numel(), "x");
     ctx->saved_data["reduce"] = reduce;
     ctx->saved_data["x_grad"] = x.requires_grad();
     ctx->saved_data["w_grad"] = weight.defined() && weight.requires_grad();
@@ -56,41 +163,14 @@ class SpMMFunction : public torch::autograd::Function<SpMMFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto &rowptr = saved[0], &col = saved[1], &weight = saved[2], &colptr = saved[3],
-               &csc_row = saved[4], &csc_perm = saved[5], &x = saved[6], &arg = saved[7];
-    const auto reduce_name = ctx->saved_data["reduce"].toStringRef();
-    const Reduce reduce = parse_reduce(reduce_name);
-    auto grad_out = grads[0].contiguous();
-    at::Tensor grad_x, grad_w;
-    if (ctx->saved_data["x_grad"].toBool()) {
-      if (is_arg_reduce(reduce)) {
-        grad_x = ops::spmm_arg_backward(colptr, csc_row, csc_perm, optional_if_defined(weight), arg,
-                                        grad_out);
-      } else {
-        at::Tensor csc_weight;
-        if (weight.defined()) csc_weight = weight.index_select(0, csc_perm);
-        if (reduce == Reduce::Mean) {
-          auto scale = inverse_degree_per_edge(rowptr, csc_row, grad_out.scalar_type());
-          csc_weight = csc_weight.defined() ? csc_weight * scale : scale;
-        }
-        grad_x = std::get<0>(
-            ops::spmm_forward(colptr, csc_row, optional_if_defined(csc_weight), grad_out, "sum"));
-      }
-    }
-    if (ctx->saved_data["w_grad"].toBool()) {
-      if (reduce == Reduce::Sum) {
-        grad_w = ops::sddmm_forward(rowptr, col, grad_out, x);
-      } else if (reduce == Reduce::Mean) {
-        auto deg = (rowptr.narrow(0, 1, rowptr.numel() - 1) - rowptr.narrow(0, 0, rowptr.numel() - 1))
-                       .to(grad_out.scalar_type())
-                       .clamp_min(1);
-        grad_w = ops::sddmm_forward(rowptr, col, grad_out / deg.unsqueeze(1), x);
-      } else {
-        grad_w = arg_weight_grad(grad_out, arg, col, x.contiguous(), col.numel());
-      }
-    }
+    const SpmmSaved s{saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6],
+                      saved[7], parse_reduce(ctx->saved_data["reduce"].toStringRef()),
+                      ctx->saved_data["x_grad"].toBool(), ctx->saved_data["w_grad"].toBool()};
+    // Grad mode is on inside backward exactly when create_graph=True.
+    auto [grad_x, grad_w] = at::GradMode::is_enabled() ? spmm_backward_differentiable(s, grads[0])
+                                                       : spmm_backward_kernels(s, grads[0]);
     return {at::Tensor(), at::Tensor(), grad_w, at::Tensor(), at::Tensor(), at::Tensor(), grad_x,
-            at::Tensor()};
+            at::Tensor(), at::Tensor()};
   }
 };
 
@@ -98,8 +178,10 @@ at::Tensor spmm_autograd(const at::Tensor& rowptr, const at::Tensor& col,
                          const c10::optional<at::Tensor>& weight, const at::Tensor& colptr,
                          const at::Tensor& csc_row, const at::Tensor& csc_perm, const at::Tensor& x,
                          c10::string_view reduce) {
-  return SpMMFunction::apply(rowptr, col, weight, colptr, csc_row, csc_perm,
-                             x, std::string(reduce))[0];
+  const bool may_backward = at::GradMode::is_enabled() &&
+                            (x.requires_grad() || (has_tensor(weight) && weight->requires_grad()));
+  return SpMMFunction::apply(rowptr, col, weight, colptr, csc_row, csc_perm, x, std::string(reduce),
+                             may_backward)[0];
 }
 
 // Used when autograd is off for the call (inference mode): no CSC needed.
@@ -116,21 +198,19 @@ std::tuple<at::Tensor, at::Tensor> spmm_forward_cuda(const at::Tensor& rowptr,
                                                      const at::Tensor& x_in,
                                                      c10::string_view reduce_name) {
   const Reduce reduce = parse_reduce(std::string(reduce_name));
-  const int64_t num_edges = check_spmm_forward_args(rowptr, col, weight, x_in);
   c10::DeviceGuard device_guard(x_in.device());
-  auto x = x_in.contiguous();
-  auto rp = rowptr.contiguous();
-  const bool has_col = col.has_value() && col->defined();
-  auto c = has_col ? col->contiguous() : at::Tensor();
-  auto w = weight.has_value() && weight->defined() ? weight->contiguous() : at::Tensor();
-  const int64_t num_rows = rowptr.numel() - 1, F = x.size(1);
+  const auto args = prepare_spmm_forward(rowptr, col, weight, x_in, /*check_col=*/true);
+  const at::Tensor& x = args.x;
+  const int64_t num_rows = args.num_rows, F = x.size(1);
   auto out = at::empty({num_rows, F}, x.options());
   auto arg = at::empty({is_arg_reduce(reduce) ? num_rows : 0, F}, x.options().dtype(at::kLong));
-  check_launch(cuda::spmm_forward(scalar_kind(x.scalar_type()), rp.scalar_type() == at::kLong, reduce,
-                                  rp.data_ptr(), has_col ? c.data_ptr() : nullptr,
-                                  w.defined() ? w.data_ptr() : nullptr, x.data_ptr(), out.data_ptr(),
+  check_launch(cuda::spmm_forward(scalar_kind(x.scalar_type()), args.rowptr.scalar_type() == at::kLong,
+                                  reduce, args.rowptr.data_ptr(),
+                                  args.col.defined() ? args.col.data_ptr() : nullptr,
+                                  args.weight.defined() ? args.weight.data_ptr() : nullptr,
+                                  x.data_ptr(), out.data_ptr(),
                                   is_arg_reduce(reduce) ? arg.data_ptr<int64_t>() : nullptr, num_rows,
-                                  num_edges, F, current_stream(x.device())),
+                                  args.num_edges, F, current_stream(x.device())),
                "spmm_forward");
   return {out, arg};
 }
@@ -138,23 +218,18 @@ std::tuple<at::Tensor, at::Tensor> spmm_forward_cuda(const at::Tensor& rowptr,
 at::Tensor spmm_arg_backward_cuda(const at::Tensor& colptr, const at::Tensor& csc_row,
                                   const at::Tensor& csc_perm, const c10::optional<at::Tensor>& weight,
                                   const at::Tensor& arg_in, const at::Tensor& grad_out_in) {
-  check_index(colptr, "colptr", colptr.scalar_type());
-  check_index(csc_row, "csc_row", colptr.scalar_type());
-  check_index(csc_perm, "csc_perm", colptr.scalar_type());
-  check_features(grad_out_in, "grad_out");
-  TORCH_CHECK_VALUE(arg_in.sizes() == grad_out_in.sizes(), "arg and grad_out shapes differ");
   c10::DeviceGuard device_guard(grad_out_in.device());
-  auto grad_out = grad_out_in.contiguous();
-  auto arg = arg_in.contiguous();
-  auto w = weight.has_value() && weight->defined() ? weight->contiguous() : at::Tensor();
-  const int64_t num_cols = colptr.numel() - 1, F = grad_out.size(1);
-  auto grad_x = at::empty({num_cols, F}, grad_out.options());
-  check_launch(cuda::spmm_arg_backward(scalar_kind(grad_out.scalar_type()),
-                                       colptr.scalar_type() == at::kLong, colptr.contiguous().data_ptr(),
-                                       csc_row.contiguous().data_ptr(), csc_perm.contiguous().data_ptr(),
-                                       w.defined() ? w.data_ptr() : nullptr, arg.data_ptr<int64_t>(),
-                                       grad_out.data_ptr(), grad_x.data_ptr(), num_cols, F,
-                                       current_stream(grad_out.device())),
+  const auto args =
+      prepare_spmm_arg_backward(colptr, csc_row, csc_perm, weight, arg_in, grad_out_in);
+  const int64_t num_cols = args.num_cols, F = args.grad_out.size(1);
+  auto grad_x = at::empty({num_cols, F}, args.grad_out.options());
+  check_launch(cuda::spmm_arg_backward(scalar_kind(args.grad_out.scalar_type()),
+                                       args.colptr.scalar_type() == at::kLong, args.colptr.data_ptr(),
+                                       args.csc_row.data_ptr(), args.csc_perm.data_ptr(),
+                                       args.weight.defined() ? args.weight.data_ptr() : nullptr,
+                                       args.arg.data_ptr<int64_t>(), args.grad_out.data_ptr(),
+                                       grad_x.data_ptr(), num_cols, F,
+                                       current_stream(args.grad_out.device())),
                "spmm_arg_backward");
   return grad_x;
 }

@@ -1,4 +1,4 @@
-// Shared pieces of the CPU kernels: CSR checks, prefetching, work splitting.
+// Shared pieces of the CPU kernels: prefetching and work splitting.
 //
 // Work splitting over CSR rows:
 //
@@ -16,14 +16,9 @@
 namespace graphcl {
 namespace cpu {
 
-// A CSR pointer must start at 0 and never decrease; anything else would make
-// the kernels read outside their arrays, so it is checked (O(rows)).
-template <typename index_t>
-void check_rowptr(const index_t* ptr, int64_t num_rows, const char* name) {
-  TORCH_CHECK_VALUE(ptr[0] == 0, name, "[0] must be 0, got ", static_cast<int64_t>(ptr[0]));
-  for (int64_t i = 0; i < num_rows; ++i)
-    TORCH_CHECK_VALUE(ptr[i] <= ptr[i + 1], name, " must be non-decreasing (row ", i, ")");
-}
+// Every kernel here receives CSR pointers that prepare_*() in ../utils.h
+// already checked (start at 0, non-decreasing, last = number of entries) and
+// made contiguous: the loops below trust them.
 
 // Gathers read rows of a dense matrix in data-dependent order, which the
 // hardware prefetcher cannot predict: kernels request the row needed

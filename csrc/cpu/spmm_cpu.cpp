@@ -57,7 +57,12 @@ void spmm_rows(const index_t* __restrict__ rowptr, const index_t* __restrict__ c
           } else {
             for (int64_t f = 0; f < F; ++f) {
               const scalar_t v = w * xj[f];
-              const bool better = R == Reduce::Max ? v > o[f] : v < o[f];
+              // NaN propagates as in torch.amax/amin: a NaN beats every
+              // number (`!(v <= o)` is true for v = NaN) and, once held,
+              // is never replaced (`o == o` is false), so the first NaN of
+              // the row is the selected entry. Ties keep the first entry.
+              const bool better =
+                  (R == Reduce::Max ? !(v <= o[f]) : !(v >= o[f])) && o[f] == o[f];
               o[f] = better ? v : o[f];
               a[f] = better ? e : a[f];
             }
@@ -72,88 +77,67 @@ void spmm_rows(const index_t* __restrict__ rowptr, const index_t* __restrict__ c
   });
 }
 
-std::tuple<at::Tensor, at::Tensor> spmm_forward_cpu(const at::Tensor& rowptr,
-                                                    const c10::optional<at::Tensor>& col,
-                                                    const c10::optional<at::Tensor>& weight,
+std::tuple<at::Tensor, at::Tensor> spmm_forward_cpu(const at::Tensor& rowptr_in,
+                                                    const c10::optional<at::Tensor>& col_in,
+                                                    const c10::optional<at::Tensor>& weight_in,
                                                     const at::Tensor& x_in,
                                                     c10::string_view reduce_name) {
   const Reduce reduce = parse_reduce(std::string(reduce_name));
-  const int64_t num_edges = check_spmm_forward_args(rowptr, col, weight, x_in);
-  const bool has_col = col.has_value() && col->defined();
-  const bool has_weight = weight.has_value() && weight->defined();
-  const int64_t num_rows = rowptr.numel() - 1;
-  auto x = x_in.contiguous();
-  const int64_t F = x.size(1);
-  auto w = has_weight ? weight->contiguous() : at::Tensor();
+  // col's range is checked inside the gather loop (bad_index below).
+  const auto args = prepare_spmm_forward(rowptr_in, col_in, weight_in, x_in, /*check_col=*/false);
+  const at::Tensor& x = args.x;
+  const int64_t num_rows = args.num_rows, F = x.size(1);
   auto out = at::empty({num_rows, F}, x.options());
-  auto arg = is_arg_reduce(reduce) ? at::empty({num_rows, F}, rowptr.options().dtype(at::kLong))
-                                   : at::empty({0}, rowptr.options().dtype(at::kLong));
+  auto arg = at::empty({is_arg_reduce(reduce) ? num_rows : 0, F}, x.options().dtype(at::kLong));
   std::atomic<bool> bad_index{false};
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "spmm_forward_cpu", [&] {
-    AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "spmm_forward_cpu_index", [&] {
-      const index_t* rp = rowptr.data_ptr<index_t>();
-      check_rowptr(rp, num_rows, "rowptr");
-      TORCH_CHECK_VALUE(static_cast<int64_t>(rp[num_rows]) == num_edges, "rowptr[-1] = ",
-                        static_cast<int64_t>(rp[num_rows]), " but there are ", num_edges,
-                        has_col ? " entries in col" : " rows in src");
-      auto cp = has_col ? col->contiguous() : at::Tensor();
-      const index_t* c = has_col ? cp.data_ptr<index_t>() : nullptr;
-      const scalar_t* wp = has_weight ? w.data_ptr<scalar_t>() : nullptr;
+    AT_DISPATCH_INDEX_TYPES(args.rowptr.scalar_type(), "spmm_forward_cpu_index", [&] {
+      const index_t* rp = args.rowptr.data_ptr<index_t>();
+      const index_t* c = args.col.defined() ? args.col.data_ptr<index_t>() : nullptr;
+      const scalar_t* wp = args.weight.defined() ? args.weight.data_ptr<scalar_t>() : nullptr;
       int64_t* ap = is_arg_reduce(reduce) ? arg.data_ptr<int64_t>() : nullptr;
+      const scalar_t* xp = x.data_ptr<scalar_t>();
+      scalar_t* op = out.data_ptr<scalar_t>();
       switch (reduce) {
         case Reduce::Sum:
-          spmm_rows<scalar_t, index_t, Reduce::Sum>(rp, c, wp, x.data_ptr<scalar_t>(),
-                                                   out.data_ptr<scalar_t>(), ap, num_rows,
-                                                   x.size(0), F, bad_index);
+          spmm_rows<scalar_t, index_t, Reduce::Sum>(rp, c, wp, xp, op, ap, num_rows, x.size(0), F,
+                                                   bad_index);
           break;
         case Reduce::Mean:
-          spmm_rows<scalar_t, index_t, Reduce::Mean>(rp, c, wp, x.data_ptr<scalar_t>(),
-                                                    out.data_ptr<scalar_t>(), ap, num_rows,
-                                                    x.size(0), F, bad_index);
+          spmm_rows<scalar_t, index_t, Reduce::Mean>(rp, c, wp, xp, op, ap, num_rows, x.size(0), F,
+                                                    bad_index);
           break;
         case Reduce::Max:
-          spmm_rows<scalar_t, index_t, Reduce::Max>(rp, c, wp, x.data_ptr<scalar_t>(),
-                                                   out.data_ptr<scalar_t>(), ap, num_rows,
-                                                   x.size(0), F, bad_index);
+          spmm_rows<scalar_t, index_t, Reduce::Max>(rp, c, wp, xp, op, ap, num_rows, x.size(0), F,
+                                                   bad_index);
           break;
         case Reduce::Min:
-          spmm_rows<scalar_t, index_t, Reduce::Min>(rp, c, wp, x.data_ptr<scalar_t>(),
-                                                   out.data_ptr<scalar_t>(), ap, num_rows,
-                                                   x.size(0), F, bad_index);
+          spmm_rows<scalar_t, index_t, Reduce::Min>(rp, c, wp, xp, op, ap, num_rows, x.size(0), F,
+                                                   bad_index);
           break;
       }
     });
   });
-  TORCH_CHECK_INDEX(!bad_index.load(), "col holds an index outside [0, ", x.size(0), ")");
+  TORCH_CHECK_INDEX(!bad_index.load(), "col holds an index outside [0, ", x.size(0), ") (rows of x)");
   return {out, arg};
 }
 
-at::Tensor spmm_arg_backward_cpu(const at::Tensor& colptr, const at::Tensor& csc_row,
-                                 const at::Tensor& csc_perm,
-                                 const c10::optional<at::Tensor>& weight, const at::Tensor& arg_in,
-                                 const at::Tensor& grad_out_in) {
-  check_index(colptr, "colptr", colptr.scalar_type());
-  check_index(csc_row, "csc_row", colptr.scalar_type());
-  check_index(csc_perm, "csc_perm", colptr.scalar_type());
-  const int64_t num_cols = colptr.numel() - 1;
-  auto grad_out = grad_out_in.contiguous();
-  auto arg = arg_in.contiguous();
-  const int64_t F = grad_out.size(1);
-  TORCH_CHECK_VALUE(arg.sizes() == grad_out.sizes(), "arg and grad_out shapes differ");
-  const bool has_weight = weight.has_value() && weight->defined();
-  auto w = has_weight ? weight->contiguous() : at::Tensor();
-  auto grad_x = at::zeros({num_cols, F}, grad_out.options());
-  AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "spmm_arg_backward_cpu", [&] {
-    AT_DISPATCH_INDEX_TYPES(colptr.scalar_type(), "spmm_arg_backward_cpu_index", [&] {
-      const index_t* cp = colptr.data_ptr<index_t>();
-      check_rowptr(cp, num_cols, "colptr");
-      TORCH_CHECK_VALUE(csc_row.numel() == cp[num_cols] && csc_perm.numel() == cp[num_cols],
-                        "csc_row/csc_perm must have colptr[-1] entries");
-      const index_t* rows = csc_row.data_ptr<index_t>();
-      const index_t* perm = csc_perm.data_ptr<index_t>();
-      const scalar_t* wp = has_weight ? w.data_ptr<scalar_t>() : nullptr;
-      const int64_t* a = arg.data_ptr<int64_t>();
-      const scalar_t* g = grad_out.data_ptr<scalar_t>();
+at::Tensor spmm_arg_backward_cpu(const at::Tensor& colptr_in, const at::Tensor& csc_row_in,
+                                 const at::Tensor& csc_perm_in,
+                                 const c10::optional<at::Tensor>& weight_in,
+                                 const at::Tensor& arg_in, const at::Tensor& grad_out_in) {
+  const auto args = prepare_spmm_arg_backward(colptr_in, csc_row_in, csc_perm_in, weight_in, arg_in,
+                                              grad_out_in);
+  const int64_t num_cols = args.num_cols, F = args.grad_out.size(1);
+  auto grad_x = at::zeros({num_cols, F}, args.grad_out.options());
+  AT_DISPATCH_FLOATING_TYPES(args.grad_out.scalar_type(), "spmm_arg_backward_cpu", [&] {
+    AT_DISPATCH_INDEX_TYPES(args.colptr.scalar_type(), "spmm_arg_backward_cpu_index", [&] {
+      const index_t* cp = args.colptr.data_ptr<index_t>();
+      const index_t* rows = args.csc_row.data_ptr<index_t>();
+      const index_t* perm = args.csc_perm.data_ptr<index_t>();
+      const scalar_t* wp = args.weight.defined() ? args.weight.data_ptr<scalar_t>() : nullptr;
+      const int64_t* a = args.arg.data_ptr<int64_t>();
+      const scalar_t* g = args.grad_out.data_ptr<scalar_t>();
       scalar_t* gx = grad_x.data_ptr<scalar_t>();
       // Each column j owns grad_x[j]: threads never write the same row.
       parallel_over_rows(cp, num_cols, F, [&](int64_t j_begin, int64_t j_end) {

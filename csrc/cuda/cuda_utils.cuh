@@ -108,10 +108,6 @@ __device__ __forceinline__ double pos_inf<double>() { return __longlong_as_doubl
 __device__ __forceinline__ float exp_acc(float v) { return expf(v); }
 __device__ __forceinline__ double exp_acc(double v) { return exp(v); }
 
-// True for finite values; inf - inf and NaN - NaN are NaN, which is != 0.
-template <typename T>
-__device__ __forceinline__ bool is_finite(T v) { return v - v == T(0); }
-
 // ---------------------------------------------------------------------------
 // VEC consecutive elements: one 16-byte access when VEC == kVec (the caller
 // guarantees 16-byte alignment), a scalar access when VEC == 1. `raw_t` keeps

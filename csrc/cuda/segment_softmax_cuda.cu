@@ -18,10 +18,10 @@ namespace {
 using namespace detail;
 
 struct MaxOp {
-  // NaN never replaces the running max, as with std::max on the CPU side;
-  // it still reaches the output through exp(NaN - m).
+  // NaN propagates (as in the CPU kernel and torch.softmax): once either
+  // side is NaN the result is NaN, whatever order the slots combine in.
   template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const { return b > a ? b : a; }
+  __device__ __forceinline__ T operator()(T a, T b) const { return (b > a || b != b) ? b : a; }
 };
 struct SumOp {
   template <typename T>
@@ -71,9 +71,9 @@ __device__ __forceinline__ void softmax_row(const scalar_t* __restrict__ in0,
         for (int64_t e = eb + slot0; e < ee; e += num_slots) m = MaxOp()(m, load_acc(in0 + e * H + h));
       }
       m = reduce_slots<kBlock>(m, MaxOp(), hl, group, mask, s_red);
-      // No finite max (all -inf, or +inf present): shift by 0 like the CPU
-      // kernel, which yields NaN as torch.softmax does.
-      if (!is_finite(m)) m = acc_t(0);
+      // Shift by m unconditionally, as torch.softmax does: a row with NaN,
+      // with +inf (inf - inf) or with only -inf (-inf + inf) is NaN
+      // throughout, like on the CPU.
       acc_t sum = acc_t(0);
       if (active) {
 #pragma unroll 4

@@ -46,39 +46,34 @@ struct Partial {
     }
   }
 
-  // Strictly better, or equal and earlier: the CPU kernel keeps the first of
-  // equal values. NaN never wins a comparison here; see add/merge.
+  // The selection rule of the CPU kernel, made order-independent so that
+  // partials over any split of a segment merge to the same result: NaN
+  // propagates as in torch.amax/amin (a NaN beats every number, and of two
+  // NaNs the earlier position wins, so the first NaN of the segment is
+  // selected); among numbers, strictly better or equal and earlier wins (the
+  // first of equal values). One `x != x` test per element on the NaN-free path.
   __device__ __forceinline__ static bool beats(acc_t x, pos_t e, acc_t best, pos_t best_e) {
+    const bool x_nan = x != x, best_nan = best != best;
+    if (x_nan || best_nan) return x_nan && (!best_nan || e < best_e);
     return (R == Reduce::Max ? x > best : x < best) || (x == best && e < best_e);
   }
 
-  // Edges reach one lane in increasing CSR order. The segment's first edge is
-  // taken unconditionally: the CPU kernel starts from it, so a NaN there
-  // sticks (every later `v > NaN` is false) while a NaN anywhere else is
-  // never selected.
-  __device__ __forceinline__ void add(int i, acc_t x, pos_t e, bool first_of_segment) {
+  // Edges reach one lane in increasing CSR order; the initial partial
+  // (+-inf, no_edge) loses to any real edge, -inf included (equal value,
+  // earlier position).
+  __device__ __forceinline__ void add(int i, acc_t x, pos_t e) {
     if constexpr (R == Reduce::Sum) {
       v[i] += x;
     } else {
-      if (first_of_segment || beats(x, e, v[i], a[i])) {
+      if (beats(x, e, v[i], a[i])) {
         v[i] = x;
         a[i] = e;
       }
     }
   }
 
-  // Merge of a partial over other edges of the same segment. Only the holder
-  // of the segment's first edge can carry a NaN (see add), and it must win.
-  __device__ __forceinline__ void merge(int i, acc_t x, pos_t e) {
-    if constexpr (R == Reduce::Sum) {
-      v[i] += x;
-    } else {
-      if (x != x || beats(x, e, v[i], a[i])) {
-        v[i] = x;
-        a[i] = e;
-      }
-    }
-  }
+  // Merge of a partial over other edges of the same segment.
+  __device__ __forceinline__ void merge(int i, acc_t x, pos_t e) { add(i, x, e); }
 };
 
 // Forward: the value of CSR edge e is w[e] * x[col[e], :].
@@ -253,7 +248,7 @@ __device__ __forceinline__ void gather_tile(const P& p, int64_t eb, int64_t ee, 
           acc_t xv[VEC];
           p.value(ed[u], f[u][k], xv);
 #pragma unroll
-          for (int t = 0; t < VEC; ++t) part.add(k * VEC + t, xv[t], e, e == static_cast<pos_t>(eb));
+          for (int t = 0; t < VEC; ++t) part.add(k * VEC + t, xv[t], e);
         }
       }
     }
