@@ -166,6 +166,64 @@ def test_probe_binary_and_missing_test_class():
     assert np.all(np.isfinite(res.macro_f1))
 
 
+def _same_probe_results(a: ProbeResult, b: ProbeResult) -> None:
+    for name in ("macro_f1", "micro_f1", "auc", "macro_f1_iteration", "micro_f1_iteration",
+                 "val_macro_f1", "val_micro_f1"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name, curve in a.curves.items():
+        np.testing.assert_array_equal(curve, b.curves[name], err_msg=name)
+
+
+def test_probe_large_sparse_class_ids_cost_and_score_as_dense_ones(monkeypatch):
+    """Ids {0, 50000, 100000} are 3 classes: same metrics and curves as {0, 1, 2},
+    and no table sized by the largest id (that was 8 GB at the reference size)."""
+    x, y, tr, va, te = _problem(n=200, d=6, c=3, n_val=50, n_test=60)
+    dense = linear_probe(x, y, tr, va, te, lr=0.05, repeats=3, iterations=25)
+    sparse_ids = torch.tensor([0, 50000, 100000])[y]
+    largest = []
+    real_empty = torch.empty
+
+    def recording_empty(*size, **kwargs):
+        out = real_empty(*size, **kwargs)
+        largest.append(out.numel())
+        return out
+
+    monkeypatch.setattr(torch, "empty", recording_empty)
+    sparse = linear_probe(x, sparse_ids, tr, va, te, lr=0.05, repeats=3, iterations=25)
+    monkeypatch.undo()
+    _same_probe_results(sparse, dense)
+    # the biggest buffer is the [T, R, |test|] prediction history, not [T, R, 100001]
+    assert max(largest) <= 25 * 3 * 60
+
+
+def test_probe_classes_are_the_labels_at_the_split_indices():
+    x, y, tr, va, te = _problem(n=200, d=6, c=3, n_val=50, n_test=60)
+    gapped = torch.tensor([0, 2, 5])[y]  # ids 1, 3, 4 unused: still 3 classes
+    _same_probe_results(linear_probe(x, gapped, tr, va, te, lr=0.05, repeats=2, iterations=10),
+                        linear_probe(x, y, tr, va, te, lr=0.05, repeats=2, iterations=10))
+    # An explicit num_classes keeps the ids as they are (C = 6 outputs here).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OvR AUC is undefined for the 3 absent classes
+        wide = linear_probe(x, gapped, tr, va, te, lr=0.05, repeats=2, iterations=10,
+                            num_classes=6)
+    assert np.all(np.isnan(wide.auc))
+    assert wide.curves["train_loss"][0, 0] > linear_probe(
+        x, gapped, tr, va, te, lr=0.05, repeats=2, iterations=10).curves["train_loss"][0, 0]
+    with pytest.raises(ValueError, match="num_classes=5"):
+        linear_probe(x, gapped, tr, va, te, lr=0.05, repeats=1, iterations=2, num_classes=5)
+
+
+def test_batched_f1_with_large_sparse_ids_matches_sklearn():
+    rng = np.random.default_rng(0)
+    ids = np.array([3, 10**6, 2 * 10**9])
+    y_true = ids[rng.integers(0, 3, 50)]
+    y_pred = ids[rng.integers(0, 3, (4, 50))]
+    macro, micro = batched_f1_scores(y_true, y_pred)
+    for i in range(4):
+        assert abs(float(macro[i]) - f1_score(y_true, y_pred[i], average="macro")) <= 1e-12
+        assert abs(float(micro[i]) - f1_score(y_true, y_pred[i], average="micro")) <= 1e-12
+
+
 def test_probe_thread_setting_is_restored():
     x, y, tr, va, te = _problem(n=100, d=4, c=3, n_val=20, n_test=20)
     before = torch.get_num_threads()

@@ -176,9 +176,11 @@ def batched_f1_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: Optiona
     classes that appear in neither y_true nor y_pred (they are not averaged).
 
     Args:
-        y_true: [n] integer class ids in [0, num_classes).
-        y_pred: [B, n] (or [n]) integer class ids in [0, num_classes).
-        num_classes: number of classes C; default max(y_true, y_pred) + 1.
+        y_true: [n] integer class ids >= 0 (< num_classes when it is given).
+        y_pred: [B, n] (or [n]) integer class ids >= 0 (< num_classes when given).
+        num_classes: number of classes C; default the number of distinct ids in
+            y_true and y_pred (any non-negative ids, renumbered; the scores do
+            not depend on it).
     Returns:
         (macro, micro): float64 tensors of shape [B] (or scalars for 1-D y_pred).
     """
@@ -197,10 +199,17 @@ def batched_f1_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: Optiona
     yt, yp = yt.long(), yp.long().to(yt.device)
     if int(yt.min()) < 0 or int(yp.min()) < 0:
         raise ValueError("class ids must be >= 0")
-    c = int(max(int(yt.max()), int(yp.max()))) + 1
-    if num_classes is not None:
-        if c > num_classes:
-            raise ValueError(f"class id {c - 1} is out of range for num_classes={num_classes}")
+    if num_classes is None:
+        # Renumber the ids that occur to 0..C-1: F1 only counts classes present
+        # in y_true or y_pred, so this changes no score, and sparse large ids
+        # do not size the [B, C] count tables.
+        classes, inverse = torch.unique(torch.cat([yt, yp.reshape(-1)]), return_inverse=True)
+        yt, yp = inverse[:yt.numel()], inverse[yt.numel():].view_as(yp)
+        c = int(classes.numel())
+    else:
+        top = int(max(int(yt.max()), int(yp.max())))
+        if top >= num_classes:
+            raise ValueError(f"class id {top} is out of range for num_classes={num_classes}")
         c = num_classes
     tp, predicted = _class_counts(yp, yt, c)
     true = torch.bincount(yt, minlength=c)
@@ -302,6 +311,38 @@ def _select_macro(val_macro: Tensor, tp: np.ndarray, predicted: np.ndarray,
     return out
 
 
+def _probe_classes(lab: np.ndarray, used: np.ndarray, num_classes: Optional[int]):
+    """The labels the probe trains on and its number of outputs C.
+
+    Without ``num_classes`` the distinct labels at the split indices are
+    renumbered 0..C-1 in increasing order, so that the ids' values do not size
+    the probe: ids {0, 50000, 100000} give C = 3 and the same metrics as
+    {0, 1, 2}, not 100,001 outputs and [T, R, 100001] count tables (gigabytes).
+    With ``num_classes`` the ids are kept and must lie in [0, num_classes).
+
+    Returns:
+        (labels [N] int64, only meaningful at ``used``; C).
+    """
+    if lab[used].min() < 0:
+        raise ValueError("labels at the split indices must be >= 0")
+    if num_classes is None:
+        classes, inverse = np.unique(lab[used], return_inverse=True)
+        remapped = np.zeros_like(lab)
+        remapped[used] = inverse.reshape(-1)
+        lab, c = remapped, int(classes.size)
+    else:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+        top = int(lab[used].max())
+        if top >= num_classes:
+            raise ValueError(f"labels at the split indices reach class {top}, "
+                             f"out of range for num_classes={num_classes}")
+        c = int(num_classes)
+    if c < 2:
+        raise ValueError(f"need at least 2 classes, got num_classes={c}")
+    return lab, c
+
+
 def linear_probe(embeddings: ArrayLike, labels: ArrayLike, train_idx: ArrayLike,
                  val_idx: ArrayLike, test_idx: ArrayLike, *, lr: float,
                  weight_decay: float = 0.0, repeats: int = 50, iterations: int = 200,
@@ -327,15 +368,20 @@ def linear_probe(embeddings: ArrayLike, labels: ArrayLike, train_idx: ArrayLike,
 
     Args:
         embeddings: [N, d] node embeddings (tensor or array; detached, cast to float32).
-        labels: [N] integer class ids (or [N, C] one-hot). Only the entries at the
-            split indices are used and must lie in [0, num_classes).
+        labels: [N] integer class ids >= 0 (or [N, C] one-hot). Only the entries at
+            the split indices are used. Without ``num_classes`` their distinct
+            values are the classes, renumbered 0..C-1 in increasing order (so
+            ids {0, 50000, 100000} cost what {0, 1, 2} do, with equal metrics);
+            with it they must lie in [0, num_classes).
         train_idx, val_idx, test_idx: node ids (or boolean masks of length N).
         lr: Adam learning rate (HeCo ``eva_lr``: ACM 0.05, DBLP/AMiner/Freebase 0.01).
         weight_decay: Adam weight decay (HeCo ``eva_wd`` = 0).
         repeats: number of probes R (reference: 50).
         iterations: optimiser steps per probe T (reference: 200).
         seed: seeds the CPU ``torch.Generator`` that draws the probes' initial weights.
-        num_classes: C; default ``max(labels at the split indices) + 1``.
+        num_classes: C, the probe's number of outputs; default the number of
+            distinct labels at the split indices. Give it to keep classes that
+            no split node has as outputs (memory grows with C: see above).
         device: where to train; default the embeddings' device (CPU for arrays).
         num_threads: torch intra-op threads while running on CPU (restored on
             return); None keeps the current setting. The default 1 is deliberate:
@@ -391,19 +437,7 @@ def _linear_probe(embeddings, labels, train_idx, val_idx, test_idx, *, lr, weigh
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     repeats, iterations = int(repeats), int(iterations)
 
-    used = np.concatenate(list(idx.values()))
-    if lab[used].min() < 0:
-        raise ValueError("labels at the split indices must be >= 0")
-    c = int(lab[used].max()) + 1
-    if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-        if c > num_classes:
-            raise ValueError(f"labels at the split indices reach class {c - 1}, "
-                             f"out of range for num_classes={num_classes}")
-        c = int(num_classes)
-    if c < 2:
-        raise ValueError(f"need at least 2 classes, got num_classes={c}")
+    lab, c = _probe_classes(lab, np.concatenate(list(idx.values())), num_classes)
 
     x = torch.as_tensor(emb, dtype=torch.float32)  # the reference probes in float32
     y = torch.as_tensor(lab)
