@@ -14,7 +14,8 @@ from torch.nn import functional as F
 
 from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _acc_dtype,
                                 _add_positive_pair_grads, _blocks, _check_block_size,
-                                _check_embeddings, _check_tau, _Positives, _prepare_mask,
+                                _check_embeddings, _check_tau, _check_tau_range, _compute_dtype,
+                                _infonce_rows, _Positives, _prepare_mask, _scaled_inputs,
                                 _sparse_log_pos, multi_positive_infonce)
 
 __all__ = ["cross_view_infonce"]
@@ -133,36 +134,48 @@ def cross_view_infonce(z1: Tensor, z2: Tensor, pos_mask: Tensor, tau: Union[floa
         block_size (int or (int, int), optional): tile size.
 
     Returns:
-        ``(loss_12, loss_21)``, each :math:`(N,)`.
+        ``(loss_12, loss_21)``, each :math:`(N,)`, in the dtype of ``z1``.
+
+    Raises ``ValueError``/``TypeError`` naming ``z1``, ``z2``, ``pos_mask``
+    or ``tau`` for the same bad inputs as :class:`MultiPositiveInfoNCE`
+    (including a ``tau`` too small for the dtype).
     """
-    _check_embeddings(z1, z2)
+    names = ("z1", "z2")
+    _check_embeddings(z1, z2, names)
     _check_tau(tau)
+    dtype = _compute_dtype(z1.dtype)
+    _check_tau_range(tau, dtype)
     br, bc = _check_block_size(block_size)
     if z1.size(0) != z2.size(0):
         raise ValueError(f"z1 and z2 must be two views of the same nodes (same number of rows), "
                          f"got {z1.size(0)} and {z2.size(0)}")
+    n = z1.size(0)
+    pos = _prepare_mask(pos_mask, n, n, z1.device, dtype, ref="z1")
     tau_value = float(tau.detach()) if isinstance(tau, Tensor) else float(tau)
     if 2.0 / tau_value > _MAX_SHIFT_RANGE:
-        return _two_calls(z1, z2, pos_mask, tau, block_size)
-    n = z1.size(0)
-    pos = _prepare_mask(pos_mask, n, n, z1.device)
-    dtype = z1.dtype
-    if dtype not in (torch.float32, torch.float64):  # half/bfloat16: compute in float32
-        z1, z2 = z1.float(), z2.float()
-    if isinstance(tau, Tensor):
-        tau = tau.to(z1.dtype).reshape(())
-    a = F.normalize(z1, dim=1) / tau
-    b = F.normalize(z2, dim=1)
-    losses = _CrossViewInfoNCE.apply(a.contiguous(), b.contiguous(), pos.dense, pos.rows,
-                                     pos.cols, pos.vals, br, bc, 1.0 / tau_value)
+        return _two_directions(z1, z2, pos, tau, br, bc)
+    a, b = _scaled_inputs(z1, z2, tau, normalize=True)
+    losses = _CrossViewInfoNCE.apply(a, b, pos.dense, pos.rows, pos.cols, pos.vals, br, bc,
+                                     1.0 / tau_value)
     if not bool(torch.isfinite(losses.detach()).all()):
         # a positive sum underflowed under the fixed shift (weights far below 1)
-        return _two_calls(z1, z2, pos_mask, tau, block_size)
-    losses = losses.to(dtype)
+        return _two_directions(z1, z2, pos, tau, br, bc)
+    losses = losses.to(z1.dtype)
     return losses[0], losses[1]
 
 
-def _two_calls(z1, z2, pos_mask, tau, block_size):
+def _two_directions(z1, z2, pos: _Positives, tau, br: int, bc: int) -> Tuple[Tensor, Tensor]:
+    """Both directions as two blockwise InfoNCE calls (running row maxima
+    instead of one fixed shift), on an already validated mask."""
+    names = ("z1", "z2")
+    l12 = _infonce_rows(z1, z2, pos, tau, True, br, bc, None, names)
+    l21 = _infonce_rows(z2, z1, pos, tau, True, br, bc, None, names[::-1])
+    return l12.to(z1.dtype), l21.to(z1.dtype)
+
+
+def _two_calls(z1, z2, pos_mask, tau, block_size=DEFAULT_BLOCK_SIZE):
+    """``cross_view_infonce`` without the fused pass: two
+    ``multi_positive_infonce`` calls (benchmarks compare the two)."""
     kwargs = dict(block_size=block_size, reduction="none")
     return (multi_positive_infonce(z1, z2, pos_mask, tau, **kwargs),
             multi_positive_infonce(z2, z1, pos_mask, tau, **kwargs))
