@@ -203,6 +203,7 @@ def read_verified_bytes(relative_path: str, sha256: str, url: str,
         DownloadError: The file is missing and the download failed.
     """
     path = _ensure_present(relative_path, sha256, url, root)
+    changed = None  # the advice when the bytes read differ from those just hashed
     with open(path, "rb") as f:
         stat = os.fstat(f.fileno())
         key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256)
@@ -210,10 +211,10 @@ def read_verified_bytes(relative_path: str, sha256: str, url: str,
             _raise_if_mismatch(path, sha256, _sha256_of_stream(f))
             _verified.add(key)
             f.seek(0)
+            changed = (f"The file changed while it was read: make sure nothing else writes "
+                       f"{path}, or delete it so that it is fetched again.")
         payload = f.read()
-    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest(), fix=(
-        f"The file changed while it was read: make sure nothing else writes {path}, "
-        f"or delete it so that it is fetched again."))
+    _raise_if_mismatch(path, sha256, hashlib.sha256(payload).hexdigest(), fix=changed)
     return payload
 
 
