@@ -122,3 +122,75 @@ def test_errors_name_the_argument():
         cross_view_infonce(z, torch.full((5, 3), float("nan")), torch.eye(5), 0.5)
     with pytest.raises(ValueError, match="without any positive"):
         cross_view_infonce(z, torch.randn(5, 3), torch.zeros(5, 5), 0.5)
+
+
+def test_errors_name_z1_and_z2():
+    """The messages name cross_view_infonce's own arguments, not anchor/sample."""
+    z, mask = torch.randn(5, 3), torch.eye(5)
+    nan = torch.randn(5, 3)
+    nan[2, 1] = float("nan")
+    with pytest.raises(ValueError, match="z1 contains NaN"):
+        cross_view_infonce(nan, z, mask, 0.5)
+    with pytest.raises(ValueError, match="z2 contains NaN"):
+        cross_view_infonce(z, nan, mask, 0.5)
+    with pytest.raises(TypeError, match="z1 and z2 must have the same dtype, got torch.float32 "
+                                        "and torch.float64"):
+        cross_view_infonce(z, z.double(), mask, 0.5)
+    with pytest.raises(ValueError, match="z1 and z2 must have the same number of channels, "
+                                         "got 3 and 4"):
+        cross_view_infonce(z, torch.randn(5, 4), mask, 0.5)
+    with pytest.raises(ValueError, match="z1 and z2 must be on the same device"):
+        cross_view_infonce(z, torch.randn(5, 3, device="meta"), mask, 0.5)
+    with pytest.raises(TypeError, match="z2 must be a torch.Tensor"):
+        cross_view_infonce(z, z.tolist(), mask, 0.5)
+    with pytest.raises(ValueError, match=r"z1 must have shape \[num_nodes, channels\]"):
+        cross_view_infonce(torch.randn(5), z, mask, 0.5)
+    with pytest.raises(TypeError, match="z2 must be a floating-point tensor"):
+        cross_view_infonce(z, torch.ones(5, 3, dtype=torch.long), mask, 0.5)
+    with pytest.raises(ValueError, match="pos_mask is on meta but z1 is on cpu"):
+        cross_view_infonce(z, z, torch.eye(5, device="meta"), 0.5)
+    with pytest.raises(ValueError, match=r"pos_mask must have shape \[N, M\] = \[5, 5\]"):
+        cross_view_infonce(z, z, torch.eye(5)[:4], 0.05)  # also on the two-call path
+    with pytest.raises(TypeError, match="pos_mask must be a torch.Tensor"):
+        cross_view_infonce(z, z, mask.tolist(), 0.5)
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30])
+@pytest.mark.parametrize("layout", ["float", "coo"])
+def test_huge_and_tiny_embeddings_match_float64(scale, layout):
+    """F.normalize of float32 rows with entries ~1e30 gives 0 (an Inf norm):
+    every cosine would be 0. Both directions must be float64's."""
+    g = torch.Generator().manual_seed(10)
+    z1 = (torch.randn(20, 4, generator=g) * scale).requires_grad_()
+    z2 = (torch.randn(20, 4, generator=g) * scale).requires_grad_()
+    mask = random_positives(20, 0.2, g)
+    got = cross_view_infonce(z1, z2, as_layout(mask.float(), layout), 0.5, block_size=7)
+    z1_64, z2_64 = z1.detach().double().requires_grad_(), z2.detach().double().requires_grad_()
+    # divide by the norm (F.normalize's eps = 1e-12 would clamp norms of 1e-30)
+    exp = dense_directions(z1_64 / z1_64.norm(dim=1, keepdim=True),
+                           z2_64 / z2_64.norm(dim=1, keepdim=True), mask, 0.5)
+    for x, y in zip(got, exp):
+        torch.testing.assert_close(x.double(), y, rtol=1e-5, atol=1e-5)
+    grads = torch.autograd.grad(got[0].sum() + 2 * got[1].sum(), (z1, z2))
+    expected = torch.autograd.grad(exp[0].sum() + 2 * exp[1].sum(), (z1_64, z2_64))
+    for x, y in zip(grads, expected):
+        torch.testing.assert_close(x.double(), y, rtol=1e-4, atol=1e-4 * float(y.abs().max()))
+
+
+def test_tiny_tau_is_finite_and_correct_or_refused():
+    g = torch.Generator().manual_seed(11)
+    z1 = torch.randn(30, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(30, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = random_positives(30, 0.2, g)
+    for tau in (1e-20, 1e-39):
+        got = cross_view_infonce(z1, z2, mask, tau)
+        exp = dense_directions(z1, z2, mask, tau)
+        for x, y in zip(got, exp):
+            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12 * float(y.detach().abs().max()))
+        grads = torch.autograd.grad(got[0].sum() + got[1].sum(), (z1, z2))
+        expected = torch.autograd.grad(exp[0].sum() + exp[1].sum(), (z1, z2))
+        for x, y in zip(grads, expected):
+            assert torch.isfinite(x).all()
+            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12 * float(y.abs().max()))
+    with pytest.raises(ValueError, match="tau = 1e-39 is too small for torch.float32"):
+        cross_view_infonce(z1.detach().float(), z2.detach().float(), mask, 1e-39)

@@ -523,3 +523,151 @@ def test_peak_memory_is_far_below_dense(mask_kind):
     print(f"{mask_kind}: peak RSS {with_loss / mib:.0f} MiB vs baseline {baseline / mib:.0f} MiB "
           f"(+{growth / mib:.0f} MiB; one dense N x N float32 matrix: {dense_bytes / mib:.0f} MiB)")
     assert growth < dense_bytes / 10
+
+
+# --------------------------------------------------------------------------- #
+# Extreme magnitudes: huge/tiny embeddings, tiny tau, extreme mask weights
+# --------------------------------------------------------------------------- #
+def _float64_reference(a, s, mask, tau, w, normalize=True):
+    a64, s64 = a.detach().double().requires_grad_(), s.detach().double().requires_grad_()
+    return value_and_grads(lambda x, y: dense_infonce(x, y, mask.double(), tau, normalize),
+                           a64, s64, w.double())
+
+
+def _assert_close_to_reference(got, got_g, exp, exp_g, rtol=1e-5):
+    assert torch.isfinite(got).all() and all(torch.isfinite(g).all() for g in got_g)
+    got, exp = got.detach(), exp.detach()
+    torch.testing.assert_close(got.double(), exp, rtol=rtol, atol=rtol * float(exp.abs().max()))
+    for g1, g2 in zip(got_g, exp_g):
+        torch.testing.assert_close(g1.double(), g2, rtol=rtol, atol=rtol * float(g2.abs().max()))
+
+
+def test_unit_rows_is_f_normalize_for_ordinary_rows():
+    """The power-of-two pre-scaling is exact: ordinary rows normalise bit for
+    bit as F.normalize does (so HeCo/SCGC results do not move)."""
+    from graphcl.nn.infonce import _unit_rows
+    g = torch.Generator().manual_seed(20)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(500, 33, generator=g, dtype=dtype) * 3
+        x[7] = 0.0  # an all-zero row stays zero
+        assert torch.equal(_unit_rows(x), torch.nn.functional.normalize(x, dim=1))
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30, 1e-35])
+@pytest.mark.parametrize("layout", ["float", "coo"])
+def test_huge_and_tiny_embeddings_match_float64(scale, layout):
+    """float32 rows with entries ~1e30 have an Inf squared norm (F.normalize
+    gives 0); entries ~1e-30 an underflowed one. Cosine similarity does not
+    depend on the scale: the loss and gradients (~1/scale) must be float64's."""
+    g = torch.Generator().manual_seed(21)
+    a = (torch.randn(30, 6, generator=g) * scale).requires_grad_()
+    s = (torch.randn(26, 6, generator=g) * scale).requires_grad_()
+    mask = random_mask(30, 26, 0.2, g, weighted=True, dtype=torch.float32)
+    w = torch.rand(30, generator=g)
+    got, got_g = value_and_grads(lambda x, y: multi_positive_infonce(
+        x, y, as_layout(mask, layout), 0.5, block_size=(8, 7), reduction="none"), a, s, w)
+    exp, exp_g = _float64_reference(a, s, mask, 0.5, w)
+    _assert_close_to_reference(got, got_g, exp, exp_g, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype,tau", [(torch.float32, 1e-37), (torch.float32, 1e-10),
+                                       (torch.float64, 1e-20), (torch.float64, 1e-39),
+                                       (torch.float64, 1e-300)])
+@pytest.mark.parametrize("layout", ["float", "coo"])
+@pytest.mark.parametrize("block", [7, 2048])
+def test_tiny_tau_is_finite_and_correct(dtype, tau, layout, block):
+    """Scores cos/tau up to 1e300: the loss (~1/tau) and the gradients must be
+    finite and agree with the dense float64 formula (the backward pass must
+    recompute the forward's scores bit for bit, or exp() of a last-bit
+    difference of a 1e20 score overflows)."""
+    g = torch.Generator().manual_seed(22)
+    a = torch.randn(40, 8, generator=g, dtype=dtype, requires_grad=True)
+    s = torch.randn(40, 8, generator=g, dtype=dtype, requires_grad=True)
+    mask = random_mask(40, 40, 0.1, g, weighted=True, dtype=dtype)
+    w = torch.rand(40, generator=g, dtype=dtype)
+    got, got_g = value_and_grads(lambda x, y: multi_positive_infonce(
+        x, y, as_layout(mask, layout), tau, block_size=block, reduction="none"), a, s, w)
+    exp, exp_g = _float64_reference(a, s, mask, tau, w)
+    _assert_close_to_reference(got, got_g, exp, exp_g,
+                               rtol=1e-5 if dtype == torch.float32 else 1e-12)
+
+
+def test_tau_too_small_for_the_dtype_is_refused():
+    a, s, mask = torch.randn(4, 3), torch.randn(5, 3), torch.ones(4, 5)
+    for tau in (1e-39, 1e-45, torch.tensor(1e-39, dtype=torch.float64)):
+        with pytest.raises(ValueError, match=r"tau = 1e-\d+ is too small for torch.float32"):
+            multi_positive_infonce(a, s, mask, tau)
+    with pytest.raises(ValueError, match="tau = 1e-39 is too small for torch.float32"):
+        multi_positive_infonce(a.half(), s.half(), mask, 1e-39)  # computed in float32
+    with pytest.raises(ValueError, match="tau = 1e-308 is too small for torch.float64"):
+        multi_positive_infonce(a.double(), s.double(), mask, 1e-308)
+    # a tau that requires grad: dloss/dtau ~ 1/tau^2 must fit as well
+    with pytest.raises(ValueError, match="tau .*requires grad.* is too small"):
+        multi_positive_infonce(a, s, mask, torch.tensor(1e-25, requires_grad=True))
+    for bad in (torch.tensor(True), torch.tensor(0.5 + 0j)):
+        with pytest.raises(TypeError, match="tau must be a real number"):
+            multi_positive_infonce(a, s, mask, bad)
+
+
+def test_tensor_tau_near_its_limit_gets_a_finite_gradient():
+    g = torch.Generator().manual_seed(23)
+    a = torch.randn(12, 5, generator=g, dtype=torch.float64)
+    s = torch.randn(10, 5, generator=g, dtype=torch.float64)
+    mask = random_mask(12, 10, 0.2, g, weighted=False)
+    for value in (1e-19, 1e-150):
+        tau = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        got = torch.autograd.grad(multi_positive_infonce(a, s, mask, tau), tau)[0]
+        exp = torch.autograd.grad(dense_infonce(a, s, mask, tau).mean(), tau)[0]
+        assert torch.isfinite(got)
+        torch.testing.assert_close(got, exp, rtol=1e-10, atol=0)
+
+
+def test_raw_dot_products_that_overflow_are_reported():
+    g = torch.Generator().manual_seed(24)
+    a, s = torch.randn(6, 4, generator=g) * 1e20, torch.randn(5, 4, generator=g) * 1e20
+    with pytest.raises(ValueError, match=r"dot products <anchor_i, sample_j> / tau overflow "
+                                         r"torch.float32 \(normalize=False\)"):
+        multi_positive_infonce(a, s, torch.ones(6, 5), 0.5, normalize=False)
+    # the same inputs with cosine similarity are fine
+    assert torch.isfinite(multi_positive_infonce(a, s, torch.ones(6, 5), 0.5))
+
+
+@pytest.mark.parametrize("layout", ["float", "coo"])
+def test_float64_mask_weights_below_float32_range(layout):
+    """Weights of 1e-300 underflow a float32 tile; their log does not."""
+    g = torch.Generator().manual_seed(25)
+    a = torch.randn(20, 6, generator=g, requires_grad=True)
+    s = torch.randn(18, 6, generator=g, requires_grad=True)
+    mask = random_mask(20, 18, 0.2, g, weighted=False)
+    mask[:5] *= 1e-300  # every positive of rows 0-4
+    mask[5, mask[5] > 0] = torch.tensor([1e-300] + [1.0] * (int((mask[5] > 0).sum()) - 1),
+                                        dtype=torch.float64)
+    w = torch.rand(20, generator=g)
+    got, got_g = value_and_grads(lambda x, y: multi_positive_infonce(
+        x, y, as_layout(mask, layout), 0.2, block_size=(8, 7), reduction="none"), a, s, w)
+    exp, exp_g = _float64_reference(a, s, mask, 0.2, w)
+    _assert_close_to_reference(got, got_g, exp, exp_g, rtol=1e-5)
+
+
+def test_dense_mask_weights_beyond_float32_range_are_refused():
+    a, s = torch.randn(4, 3), torch.randn(5, 3)
+    mask = torch.ones(4, 5, dtype=torch.float64)
+    mask[2, 3] = 1e300
+    with pytest.raises(ValueError, match=r"pos_mask has weights up to 1e\+300, beyond the range "
+                                         r"of torch.float32"):
+        multi_positive_infonce(a, s, mask, 0.5)
+    # float64 embeddings can take them, and so can a sparse mask (kept in float64)
+    assert torch.isfinite(multi_positive_infonce(a.double(), s.double(), mask, 0.5))
+    exp = dense_infonce(a.double(), s.double(), mask, 0.5).mean()
+    torch.testing.assert_close(multi_positive_infonce(a, s, mask.to_sparse(), 0.5).double(), exp,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_more_bad_arguments_name_the_argument():
+    a, s, mask = torch.randn(4, 3), torch.randn(5, 3), torch.ones(4, 5)
+    with pytest.raises(ValueError, match="need at least one channel"):
+        multi_positive_infonce(torch.randn(4, 0), torch.randn(5, 0), mask, 0.5)
+    with pytest.raises(ValueError, match=r"diagonal / tau = 1e\+40 is beyond the range"):
+        multi_positive_infonce(a, a, torch.eye(4), 1e-10, diagonal=1e30)
+    with pytest.raises(ValueError, match="pos_mask is on meta but anchor is on cpu"):
+        multi_positive_infonce(a, s, torch.ones(4, 5, device="meta"), 0.5)

@@ -264,8 +264,8 @@ def _add_positive_pair_grads(a: Tensor, b: Tensor, pos: _Positives, lse_pos: Ten
 
 def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
                    diag: Optional[float] = None):
-    """Returns (lse_all [N], lse_pos [N]) in the accumulation dtype and the
-    rows whose lse_pos was recomputed exactly (``[K]``, int64).
+    """Returns (lse_all [N], lse_pos [N], loss [N]) in the accumulation dtype
+    and the rows whose lse_pos was recomputed exactly (``[K]``, int64).
 
     Row block x column block tiles; per tile one GEMM, then an online
     log-sum-exp update (running row max m, running sums rescaled by
@@ -275,12 +275,17 @@ def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
     afterwards, from gathered rows. The backward pass takes exactly these
     rows, in the same chunks, through the same GEMMs: with huge scores
     (tiny tau) a recomputed score that differs in its last bit from the
-    forward's would move exp() by orders of magnitude."""
+    forward's would move exp() by orders of magnitude. The loss of the other
+    rows is log(sum) - log(positives' sum), both relative to the row maximum:
+    lse_all - lse_pos would lose log(P) next to a score of 1e20.
+    The exact rows are computed in the accumulation dtype (a float32 log
+    weight of -690 carries an absolute error of 3e-5)."""
     n, m = a.size(0), b.size(0)
     dtype, acc = a.dtype, _acc_dtype(a.dtype)
     log_tiny = _log_tiny(dtype)
     lse = torch.empty(n, dtype=acc, device=a.device)
     lse_pos = None if pos.is_sparse else torch.empty(n, dtype=acc, device=a.device)
+    loss = None if pos.is_sparse else torch.empty(n, dtype=acc, device=a.device)
     buf = torch.empty(min(br, n), min(bc, m), dtype=dtype, device=a.device)
     pbuf = None if pos.is_sparse else torch.empty_like(buf)
     for r0, r1 in _blocks(n, br):
@@ -304,14 +309,15 @@ def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
         lse[r0:r1] = run_max.to(acc) + run_sum.log()
         if pos_sum is not None:
             lse_pos[r0:r1] = run_max.to(acc) + pos_sum.log()
+            loss[r0:r1] = run_sum.log() - pos_sum.log()
             # positive sum too small for the shared shift, or a loss too large
             # for the backward's exp(loss): recompute exactly below
             exact = (pos_sum < math.exp(_half_log_tiny(dtype))) | \
-                (lse[r0:r1] - lse_pos[r0:r1] > -_half_log_tiny(dtype))
+                (loss[r0:r1] > -_half_log_tiny(dtype))
             lse_pos[r0:r1].masked_fill_(exact, math.nan)
     if pos.is_sparse:
-        return lse, _sparse_log_pos(a, b, pos, diag), torch.zeros(0, dtype=torch.long,
-                                                                  device=a.device)
+        lse_pos = _sparse_log_pos(a, b, pos, diag)
+        return lse, lse_pos, lse - lse_pos, torch.zeros(0, dtype=torch.long, device=a.device)
     bad = lse_pos.isnan().nonzero().flatten()
     for k0, k1 in _blocks(bad.numel(), br):
         rows = bad[k0:k1]
@@ -320,10 +326,11 @@ def _forward_stats(a: Tensor, b: Tensor, pos: _Positives, br: int, bc: int,
         for c0, c1 in _blocks(m, bc):
             t = torch.mm(a_k, b[c0:c1].t())
             _set_gathered_diagonal(t, rows, c0, c1, diag)
-            t.add_(pos.log_block(rows, c0, c1, dtype))
-            out = torch.logaddexp(out, torch.logsumexp(t, 1).to(acc))
+            t = t.to(acc).add_(pos.log_block(rows, c0, c1, acc))
+            out = torch.logaddexp(out, torch.logsumexp(t, 1))
         lse_pos[rows] = out
-    return lse, lse_pos, bad
+        loss[rows] = lse[rows] - out
+    return lse, lse_pos, loss, bad
 
 
 def _shifted_scores(out: Tensor, a_r: Tensor, b_c: Tensor, neg_shift: Tensor,
@@ -344,9 +351,10 @@ def _needs_consistent_scores(a: Tensor, b: Tensor) -> bool:
     return not bound * torch.finfo(a.dtype).eps <= _CONSISTENT_SCORES_TOLERANCE
 
 
-def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tensor, w: Tensor,
-              br: int, bc: int, need_a: bool, need_b: bool, diag: Optional[float] = None,
-              exact_rows: Optional[Tensor] = None, consistent: bool = False):
+def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tensor,
+              loss: Tensor, w: Tensor, br: int, bc: int, need_a: bool, need_b: bool,
+              diag: Optional[float] = None, exact_rows: Optional[Tensor] = None,
+              consistent: bool = False):
     """dL/ds_ij = w_i (exp(s_ij - lse_i) - P_ij exp(s_ij - lse_pos_i)), recomputing
     s tile by tile; grad_a = G b, grad_b = G^T a. ``exact_rows`` are the rows
     the forward pass recomputed exactly (dense mask); they take the same path
@@ -358,7 +366,6 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
     grad_b = torch.zeros_like(b) if need_b else None
     w_c = w.to(dtype)
     neg_lse = (-lse).to(dtype)
-    loss = lse - lse_pos
     if not pos.is_sparse:
         # exp(loss_i) turns softmax_all into the positives' softmax; rows with a
         # loss beyond -log(sqrt(tiny)) were recomputed exactly in the forward
@@ -398,13 +405,13 @@ def _backward(a: Tensor, b: Tensor, pos: _Positives, lse: Tensor, lse_pos: Tenso
     for k0, k1 in _blocks(exact_rows.numel(), br):
         rows = exact_rows[k0:k1]
         a_k = a.index_select(0, rows)
-        bias = (-lse_pos[rows]).to(dtype).unsqueeze(1)
+        bias = (-lse_pos[rows]).unsqueeze(1)
         wk = w_c[rows].unsqueeze(1)
         ga_k = torch.zeros_like(a_k) if need_a else None
         for c0, c1 in _blocks(m, bc):
-            q = torch.mm(a_k, b[c0:c1].t()).add_(pos.log_block(rows, c0, c1, dtype))
-            q.add_(bias).clamp_max_(0.0).exp_()
-            q.mul_(wk).neg_()
+            q = torch.mm(a_k, b[c0:c1].t()).to(bias.dtype)  # in the accumulation dtype
+            q.add_(pos.log_block(rows, c0, c1, bias.dtype)).add_(bias).clamp_max_(0.0).exp_()
+            q = q.to(dtype).mul_(wk).neg_()
             _set_gathered_diagonal(q, rows, c0, c1, None if diag is None else 0.0)
             if need_a:
                 ga_k.addmm_(q, b[c0:c1])
@@ -424,19 +431,20 @@ class _BlockwiseInfoNCE(torch.autograd.Function):
                 cols: Optional[Tensor], vals: Optional[Tensor], br: int, bc: int,
                 diag: Optional[float]) -> Tensor:
         pos = _Positives(pos_dense, rows, cols, vals)
-        lse, lse_pos, exact_rows = _forward_stats(a, b, pos, br, bc, diag)
-        ctx.save_for_backward(a, b, lse, lse_pos, exact_rows, pos_dense, rows, cols, vals)
+        lse, lse_pos, loss, exact_rows = _forward_stats(a, b, pos, br, bc, diag)
+        ctx.save_for_backward(a, b, lse, lse_pos, loss, exact_rows, pos_dense, rows, cols, vals)
         ctx.blocks, ctx.diag = (br, bc), diag
-        return (lse - lse_pos).to(a.dtype)
+        return loss.to(a.dtype)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        a, b, lse, lse_pos, exact_rows, pos_dense, rows, cols, vals = ctx.saved_tensors
+        a, b, lse, lse_pos, loss, exact_rows, pos_dense, rows, cols, vals = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_a or need_b):
             return (None,) * 9
         grad_a, grad_b = _backward(a, b, _Positives(pos_dense, rows, cols, vals), lse, lse_pos,
-                                   grad_out.contiguous(), *ctx.blocks, need_a, need_b, ctx.diag,
+                                   loss, grad_out.contiguous(), *ctx.blocks, need_a, need_b,
+                                   ctx.diag,
                                    exact_rows, _needs_consistent_scores(a, b))
         return grad_a, grad_b, None, None, None, None, None, None, None
 
