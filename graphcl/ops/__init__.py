@@ -38,6 +38,16 @@ Differences from torch_scatter (``scatter``, ``segment_csr``) and PyG
   computed on both backends, never returned as zeros.
 - **Determinism**: ``scatter`` sorts the index once and uses no atomics, so
   results do not depend on thread scheduling.
+
+**Graph arguments.** ``spmm``, ``sddmm`` and ``segment_softmax`` take a
+:class:`~graphcl.SparseGraph` or anything
+:func:`graphcl.graph.as_sparse_graph` accepts (``edge_index``, ``EdgeIndex``,
+a torch sparse tensor read as PyG's ``adj_t``, a ``torch_sparse.SparseTensor``),
+converted once and cached. Per-edge tensors (``edge_weight``, ``scores`` and
+the per-edge outputs) are in CSR order for a SparseGraph and in the input's
+own edge order otherwise (an ``edge_index``'s columns, a coalesced COO's
+entries); a plain ``edge_index`` is square with as many nodes as ``x`` has
+rows (``a``/``b`` for ``sddmm``), like PyG's ``propagate``.
 """
 from __future__ import annotations
 
@@ -50,12 +60,14 @@ from graphcl.ops import _fallback
 from graphcl.ops._backend import (backend, extension_available, extension_has_cuda,
                                   kernels_for, set_backend, use_backend)
 from graphcl.ops._checks import (check_count, check_edge_values, check_features, check_graph,
-                                 check_index, check_index_tensor, check_reduce, check_rowptr)
+                                 check_index, check_index_tensor, check_reduce, check_rowptr,
+                                 graph_input, num_rows_of)
 
 __all__ = ["spmm", "sddmm", "segment_softmax", "segment_csr", "scatter", "backend",
            "set_backend", "use_backend", "extension_available", "extension_has_cuda"]
 
 
+@graph_input(lambda args: (num_rows_of(args.get("x")), None), edge_inputs=("edge_weight",))
 def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum") -> Tensor:
     r"""Fused message passing: ``out[i] = REDUCE_{(j -> i)} w_ji * x[j]``.
 
@@ -65,7 +77,8 @@ def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "
     of the selected edge for their backward.
 
     Args:
-        graph (SparseGraph): the graph.
+        graph (SparseGraph or adjacency): the graph (see the module
+            docstring for the other forms accepted).
         x (Tensor): source node features.
         edge_weight (Tensor, optional): one weight per edge in CSR order,
             of ``x``'s dtype, without NaN; defaults to the graph's weights in
@@ -96,12 +109,15 @@ def spmm(graph, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "
     return _fallback.spmm(graph, x, edge_weight, reduce)
 
 
+@graph_input(lambda args: (num_rows_of(args.get("b")), num_rows_of(args.get("a"))),
+             edge_output=True)
 def sddmm(graph, a: Tensor, b: Tensor) -> Tensor:
     r"""Per-edge dot products ``out[e] = <a[i], b[j]>`` for every edge
     ``e = (j -> i)``, in CSR order (attention scores, weight gradients).
 
     Args:
-        graph (SparseGraph): the graph.
+        graph (SparseGraph or adjacency): the graph (see the module
+            docstring for the other forms accepted).
         a (Tensor): target node features (floating point).
         b (Tensor): source node features, same dtype and width as ``a``.
 
@@ -122,13 +138,15 @@ def sddmm(graph, a: Tensor, b: Tensor) -> Tensor:
     return _fallback.sddmm(graph, a, b)
 
 
+@graph_input(lambda args: (None, None), edge_inputs=("scores",), edge_output=True)
 def segment_softmax(graph, scores: Tensor) -> Tensor:
     r"""Softmax of per-edge scores over the incoming edges of every node
     (each CSR row), independently per head; PyG's
     ``torch_geometric.utils.softmax`` grouped by target.
 
     Args:
-        graph (SparseGraph): the graph.
+        graph (SparseGraph or adjacency): the graph (see the module
+            docstring for the other forms accepted).
         scores (Tensor): floating point scores, one row per edge in CSR
             order. A row (node, head) with a NaN score gives NaN for all of its
             edges, like ``torch.softmax``.

@@ -2,18 +2,25 @@
 argument, and bad input raises TypeError/ValueError instead of reaching C++.
 
 The checks of graph structure (index dtypes, counts, CSR row pointers, edge
-weights) live here only; :mod:`graphcl.graph` uses the same functions.
+weights) are shared with the graph builders and live in
+:mod:`graphcl.graph._validation`; this module adds those of the ops'
+features and reductions, and :func:`graph_input`, which lets an op's graph
+argument be any adjacency :func:`graphcl.graph.as_sparse_graph` accepts.
 """
 from __future__ import annotations
 
-import numbers
-from typing import Optional
+import functools
+import inspect
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
+from graphcl.graph import SparseGraph, as_sparse_graph
+from graphcl.graph._validation import (check_count, check_edge_weight,  # noqa: F401 (re-exported)
+                                       check_index_tensor, check_rowptr)
+
 REDUCTIONS = ("sum", "mean", "max", "min")
-INDEX_DTYPES = (torch.int32, torch.int64)
 
 
 def check_reduce(reduce: str) -> str:
@@ -24,54 +31,7 @@ def check_reduce(reduce: str) -> str:
     return reduce
 
 
-def check_count(value, name: str) -> int:
-    """``value`` as a non-negative Python int.
-
-    Accepts Python and numpy integers and 0-d integer tensors; refuses bool,
-    floats (``2.9`` is not silently truncated to 2) and negative values.
-    """
-    if isinstance(value, Tensor):
-        if value.dim() != 0 or value.dtype == torch.bool or value.is_floating_point() \
-                or value.is_complex():
-            raise TypeError(f"{name} must be an int, got a tensor of shape {tuple(value.shape)} "
-                            f"and dtype {value.dtype}")
-        value = int(value)
-    elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    value = int(value)
-    if value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
-
-
-def check_index_dtype(dtype, name: str = "index_dtype") -> torch.dtype:
-    """``dtype`` must be ``torch.int32`` or ``torch.int64``."""
-    if dtype not in INDEX_DTYPES:
-        raise TypeError(f"{name} must be torch.int32 or torch.int64, got {dtype!r}")
-    return dtype
-
-
-def check_fits_index_dtype(index_dtype: torch.dtype, **counts: int) -> None:
-    """Every count (node counts, number of edges) must be representable in
-    ``index_dtype``: node ids go up to the count and CSR pointers up to the
-    number of edges, so a larger count would wrap around to negative ids."""
-    limit = torch.iinfo(index_dtype).max
-    for name, count in counts.items():
-        if count > limit:
-            raise ValueError(f"{name} = {count} does not fit index_dtype {index_dtype} "
-                             f"(at most {limit}); use torch.int64")
-
-
-def check_index_tensor(t, name: str) -> None:
-    """``t`` is an int32 or int64 tensor."""
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if t.dtype not in INDEX_DTYPES:
-        raise TypeError(f"{name} must be int32 or int64, got {t.dtype}")
-
-
 def check_graph(graph) -> None:
-    from graphcl.graph import SparseGraph
     if not isinstance(graph, SparseGraph):
         raise TypeError(f"graph must be a graphcl.SparseGraph, got {type(graph).__name__} "
                         "(build one with SparseGraph.from_edge_index / from_data / from_scipy)")
@@ -88,25 +48,6 @@ def check_features(x, name: str, rows: int, device: torch.device, rows_meaning: 
         raise ValueError(f"{name} has {x.size(0)} rows but the graph has {rows} {rows_meaning}")
     if x.device != device:
         raise ValueError(f"{name} is on {x.device} but the graph is on {device}")
-
-
-def check_edge_weight(values, name: str, num_edges: int, device: torch.device,
-                      dtype: Optional[torch.dtype] = None, dtype_owner: str = "the features") -> None:
-    """Per-edge values: a floating 1-D tensor of ``num_edges`` entries on
-    ``device`` without NaN (and of ``dtype`` when given)."""
-    if not isinstance(values, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(values).__name__}")
-    if dtype is not None and values.dtype != dtype:
-        raise TypeError(f"{name} has dtype {values.dtype} but {dtype_owner} have {dtype}")
-    if not values.is_floating_point():
-        raise TypeError(f"{name} must be floating point, got {values.dtype}")
-    if values.dim() != 1 or values.numel() != num_edges:
-        raise ValueError(f"{name} must have shape [{num_edges}] (one value per edge), "
-                         f"got {tuple(values.shape)}")
-    if values.device != device:
-        raise ValueError(f"{name} is on {values.device} but the edges are on {device}")
-    if torch.isnan(values).any():
-        raise ValueError(f"{name} contains NaN")
 
 
 def check_edge_values(values, name: str, num_edges: int, ref: Tensor) -> None:
@@ -130,19 +71,56 @@ def check_index(index, name: str, size: int, upper: int, device: torch.device) -
             raise ValueError(f"{name} contains index {hi}, outside [0, {upper})")
 
 
-def check_rowptr(rowptr, name: str, num_src: int, device: torch.device,
-                 entries: str = "src", entries_unit: str = "rows") -> None:
-    """A CSR row pointer over ``num_src`` entries (``entries`` names what it
-    points into, for the messages)."""
-    check_index_tensor(rowptr, name)
-    if rowptr.dim() != 1 or rowptr.numel() < 1:
-        raise ValueError(f"{name} must be 1-D with at least one entry, got {tuple(rowptr.shape)}")
-    if rowptr.device != device:
-        raise ValueError(f"{name} is on {rowptr.device} but {entries} is on {device}")
-    if int(rowptr[0]) != 0:
-        raise ValueError(f"{name}[0] must be 0, got {int(rowptr[0])}")
-    if rowptr.numel() > 1 and bool((rowptr[1:] < rowptr[:-1]).any()):
-        raise ValueError(f"{name} is not sorted (it must be non-decreasing): not a valid CSR")
-    if int(rowptr[-1]) != num_src:
-        raise ValueError(f"{name}[-1] = {int(rowptr[-1])} but {entries} has {num_src} "
-                         f"{entries_unit}")
+def num_rows_of(t) -> Optional[int]:
+    """The number of rows of a tensor argument, None for anything else (whose
+    own check then raises)."""
+    return t.size(0) if isinstance(t, Tensor) and t.dim() >= 1 else None
+
+
+def graph_input(sizes: Callable[[Dict[str, object]], Tuple[Optional[int], Optional[int]]],
+                edge_inputs: Tuple[str, ...] = (), edge_output: bool = False):
+    """Decorator: the op's ``graph`` argument may be anything
+    :func:`graphcl.graph.as_sparse_graph` accepts.
+
+    A :class:`SparseGraph` goes straight through (per-edge tensors in its CSR
+    order). Any other input is converted, cached, with the node counts
+    ``sizes(arguments) = (num_src, num_dst)`` read from the op's features, and
+    its per-edge tensors keep the input's own edge order: the arguments named
+    in ``edge_inputs`` are reordered into CSR order before the op runs and,
+    with ``edge_output``, the op's per-edge result is put back in the input's
+    order. A per-edge tensor of the wrong length or device is passed on as it
+    is, for the op's own check to name it.
+    """
+    def decorate(op):
+        signature = inspect.signature(op)
+
+        @functools.wraps(op)
+        def op_on_any_graph(*args, **kwargs):
+            if args and isinstance(args[0], SparseGraph):
+                return op(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            graph = as_sparse_graph(bound.arguments["graph"], size=sizes(bound.arguments),
+                                    name="graph")
+            bound.arguments["graph"] = graph
+            for name in edge_inputs:
+                bound.arguments[name] = _to_csr_order(graph, bound.arguments.get(name))
+            out = op(*bound.args, **bound.kwargs)
+            return _to_input_order(graph, out) if edge_output else out
+        return op_on_any_graph
+    return decorate
+
+
+def _to_csr_order(graph: SparseGraph, values):
+    perm = graph.input_perm
+    if perm is None or not isinstance(values, Tensor) or values.dim() == 0 \
+            or values.size(0) != graph.num_edges or values.device != perm.device:
+        return values
+    return values[perm]
+
+
+def _to_input_order(graph: SparseGraph, out: Tensor) -> Tensor:
+    perm = graph.input_perm
+    if perm is None:
+        return out
+    # out_input[perm[k]] = out[k]; index_copy is differentiable in out.
+    return out.new_empty(out.shape).index_copy(0, perm, out)
