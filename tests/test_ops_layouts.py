@@ -141,8 +141,16 @@ def spmm_ref(edges, num_rows, x, w, reduce, rule):
         if not ks:
             out.append(x.new_zeros(x.size(1)))
             continue
-        out.append(reduce_rows(torch.stack([x[edges[k][0]] * (1.0 if w is None else w[k])
-                                            for k in ks]), reduce, rule))
+        msgs = torch.stack([x[edges[k][0]] * (1.0 if w is None else w[k]) for k in ks])
+        if rule == "first" and reduce in ("max", "min"):
+            # Only the selected message is formed, as in the kernels: the
+            # others do not depend on x and w at all (no 0 * inf = NaN in
+            # their gradient).
+            pick = [ks[s] for s in selected(msgs.detach(), reduce).tolist()]
+            out.append(torch.stack([x[edges[k][0], f] * (1.0 if w is None else w[k])
+                                    for f, k in enumerate(pick)]))
+        else:
+            out.append(reduce_rows(msgs, reduce, rule))
     return torch.stack(out)
 
 
