@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml setup.py $(wildcard csrc/*.cpp csrc/*.h csrc/cpu/*.cpp 
 # The main job: HeCo on ACM end to end (1 seed: train, evaluate, table vs paper).
 demo: setup
 	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(VENV)/bin/graphcl train heco --dataset acm --seeds 1 \
-		--out results/heco_acm.json
+		--out results/heco_acm.json --plot results/heco_acm.png --plot-embeddings results/heco_acm_embeddings.png
 
 test: setup
 	bash .ci/compile_cuda.sh

@@ -1,20 +1,28 @@
-"""Command line: ``graphcl train <method> --dataset NAME --seeds N --out results.json``.
+"""Command line, generated from the method registry.
+
+    graphcl list                       methods, their datasets, and where the data is
+    graphcl train METHOD --dataset D --seeds N --out results.json [--resume] [options]
+    graphcl merge a.json b.json --out results.json
+    graphcl table results.json [--markdown]
+    graphcl plot results.json --out results.png
 
 Every argument is checked before any data is loaded or any model trained:
-counts and epochs must be positive, seeds lie in ``[0, 2**32 - 1]`` (numpy's
-range), at most :data:`MAX_SEEDS` seeds per run, and the output files must be
-writable (not a folder, no regular file on the way to them).
+counts and epochs must be positive, seeds lie in [0, 2**32 - 1] (numpy's
+range), at most 10,000 seeds per run, and output files must be writable (not
+a folder, no regular file on the way to them).
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import List, Optional
 
+from graphcl.experiment import (get_method, list_methods, markdown_table, merge_results,
+                                read_results, run_seeds, terminal_table, write_json_atomic)
 from graphcl.experiment.arguments import check_output_path, positive_int, seed_int
-from graphcl.experiment.seeding import MAX_SEED
-from graphcl.methods._results import MAX_SEEDS
+from graphcl.experiment.seeding import MAX_SEED, MAX_SEEDS
+
+_OUTPUT_FLAGS = ("out", "embeddings", "plot", "plot_embeddings")
 
 
 def _seed_count(text: str) -> int:
@@ -25,116 +33,173 @@ def _seed_count(text: str) -> int:
     return value
 
 
-def _seeds(parser: argparse.ArgumentParser, args, default_first: int) -> List[int]:
-    """The run's seeds, after checking that the last one is still a valid seed."""
-    first = default_first if args.seed is None else args.seed
+def _add_train_parser(commands) -> None:
+    train = commands.add_parser("train", help="train and evaluate a method over seeds")
+    methods = train.add_subparsers(dest="method", required=True, metavar="METHOD")
+    for method in list_methods():
+        sub = methods.add_parser(method.name, help=f"{method.title} ({method.paper})",
+                                 description=f"{method.title}: {method.paper}. {method.url}")
+        sub.add_argument("--dataset", required=True, choices=list(method.datasets))
+        sub.add_argument("--seeds", type=_seed_count, default=1,
+                         help=f"number of training seeds (1 to {MAX_SEEDS}; default 1)")
+        sub.add_argument("--seed", type=seed_int, default=None,
+                         help="first seed (default: the paper config's seed)")
+        sub.add_argument("--out", default="results.json", help="results file (JSON)")
+        sub.add_argument("--resume", action="store_true",
+                         help="keep the seeds --out already holds and run only the others")
+        sub.add_argument("--root", default=None, help="data root (default: $GRAPHCL_DATA)")
+        sub.add_argument("--embeddings", default=None,
+                         help="save every seed's embeddings and the labels here (.pt)")
+        sub.add_argument("--plot", default=None, help="save curves and metrics as a PNG")
+        sub.add_argument("--plot-embeddings", default=None,
+                         help="save a 2-D PCA projection of the first seed's embeddings (PNG)")
+        sub.add_argument("--quiet", action="store_true", help="no progress bars")
+        method.add_arguments(sub)
+        sub.set_defaults(handler=_train, method_spec=method)
+
+
+def _check_train(parser: argparse.ArgumentParser, args) -> None:
+    """Everything that can be checked before the data is loaded."""
+    method = args.method_spec
+    try:
+        args.config = method.make_config(args.dataset, args)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    first = method.first_seed(args.config) if args.seed is None else args.seed
     last = first + args.seeds - 1
     if last > MAX_SEED:
         parser.error(f"argument --seeds: --seed {first} with --seeds {args.seeds} runs up to "
                      f"seed {last}, beyond the largest seed {MAX_SEED}")
-    return list(range(first, last + 1))
-
-
-def _output(parser: argparse.ArgumentParser, path, flag: str) -> Path:
+    args.seed_list = list(range(first, last + 1))
+    seen = {}
+    for name in _OUTPUT_FLAGS:
+        value = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        try:
+            path = check_output_path(value, flag)
+        except ValueError as exc:
+            parser.error(f"argument {flag}: {exc}")
+        if path.absolute() in seen:
+            parser.error(f"argument {flag}: {path} is also the {seen[path.absolute()]} file")
+        seen[path.absolute()] = flag
+        setattr(args, name, path)
     try:
-        return check_output_path(path, flag)
+        method.check_arguments(args)
     except ValueError as exc:
-        parser.error(f"argument {flag}: {exc}")
+        parser.error(str(exc))
 
 
-def _check_heco(parser: argparse.ArgumentParser, args) -> None:
-    from graphcl.methods.heco import paper_config
-    args.config = paper_config(args.dataset)
-    args.seed_list = _seeds(parser, args, args.config.seed)
-    args.out = _output(parser, args.out, "--out")
-    embeddings = Path(args.embeddings) if args.embeddings else args.out.with_suffix(".embeddings.pt")
-    args.embeddings = _output(parser, embeddings, "--embeddings")
-    if args.embeddings.absolute() == args.out.absolute():
-        parser.error(f"argument --embeddings: {args.embeddings} is also the --out file")
+def _train(args) -> int:
+    method = args.method_spec
+    saved = {}
+    results = run_seeds(method, args.dataset, args.seed_list, config=args.config, out=args.out,
+                        resume=args.resume, progress=not args.quiet, seed_progress=not args.quiet,
+                        data_options={"root": args.root, **method.data_options(args)},
+                        on_artifacts=lambda seed, artifacts: saved.update({seed: artifacts}))
+    print((method.table or terminal_table)(results))
+    print(f"wrote {args.out}")
+    if saved and args.embeddings:
+        import torch
 
-
-def _check_scgc(parser: argparse.ArgumentParser, args) -> None:
-    from graphcl.methods.scgc import paper_config
-    args.config = paper_config(args.dataset, star=args.star)
-    args.seed_list = _seeds(parser, args, args.config.seed)
-    args.out = _output(parser, args.out, "--out")
-    if args.features is not None and not Path(args.features).is_file():
-        parser.error(f"argument --features: {args.features} is not a file")
-
-
-def _train_heco(args) -> int:
-    from graphcl.methods.heco import results_table, run_heco, write_results
-    results = run_heco(args.dataset, args.seed_list, config=args.config,
-                       max_epochs=args.max_epochs, embeddings_path=args.embeddings)
-    write_results(results, args.out)
-    print(results_table(results))
-    print(f"wrote {args.out} and {args.embeddings}")
+        from graphcl.io import atomic_writer
+        first = min(saved)
+        with atomic_writer(args.embeddings) as f:
+            torch.save({"method": method.name, "dataset": args.dataset,
+                        "embeddings": {s: a["embeddings"] for s, a in saved.items()},
+                        "labels": saved[first].get("labels")}, f)
+        print(f"wrote {args.embeddings}")
+    if args.plot:
+        from graphcl.experiment.plots import plot_results
+        print(f"wrote {plot_results(results, args.plot)}")
+    if saved and args.plot_embeddings:
+        from graphcl.experiment.plots import plot_embedding_projection
+        seed = min(saved)
+        path = plot_embedding_projection(saved[seed]["embeddings"], saved[seed].get("labels"),
+                                         args.plot_embeddings,
+                                         title=f"{method.title} on {args.dataset}, seed {seed}")
+        print(f"wrote {path}")
     return 0
 
 
-def _train_scgc(args) -> int:
-    from graphcl.methods.scgc import results_table, run_scgc, write_results
-    results = run_scgc(args.dataset, args.seed_list, config=args.config,
-                       features=args.features, epochs=args.epochs, ae_seed=args.shared_ae)
-    write_results(results, args.out)
-    print(results_table(results))
+def _data_status(method, dataset: str) -> str:
+    from graphcl.datasets import data_root, mirror_root
+    files = list(method.data_files(dataset))
+    if not files:
+        return "no pinned file list (see its dataset card)"
+    where = [name for name, root in (("in the data root", data_root()), ("in the mirror", mirror_root()))
+             if root is not None and all((root / f).is_file() for f in files)]
+    return " and ".join(where) if where else "missing (downloaded on first use)"
+
+
+def _list(args) -> int:
+    for method in list_methods():
+        print(f"{method.name:<10} {method.title}: {method.paper} ({method.url})")
+        for dataset in method.datasets:
+            print(f"    {dataset:<10} data {_data_status(method, dataset)}")
+    return 0
+
+
+def _merge(args) -> int:
+    merged = merge_results([read_results(p) for p in args.parts])
+    write_json_atomic(merged, args.out)
+    print((get_method(merged["method"]).table or terminal_table)(merged))
     print(f"wrote {args.out}")
     return 0
 
 
-def _add_seed_arguments(parser: argparse.ArgumentParser, first: str) -> None:
-    parser.add_argument("--seeds", type=_seed_count, default=1,
-                        help=f"number of training seeds, 1..{MAX_SEEDS} (default 1)")
-    parser.add_argument("--seed", type=seed_int, default=None,
-                        help=f"first seed, 0..{MAX_SEED} (default: {first})")
+def _table(args) -> int:
+    results = [read_results(p) for p in args.results]
+    print(markdown_table(results) if args.markdown else
+          "\n\n".join(terminal_table(r) for r in results))
+    return 0
+
+
+def _plot(args) -> int:
+    from graphcl.experiment.plots import plot_results
+    print(f"wrote {plot_results(read_results(args.results), args.out)}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``graphcl`` argument parser (each method's options checked by type)."""
-    parser = argparse.ArgumentParser(prog="graphcl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="graphcl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train and evaluate a method")
-    methods = train.add_subparsers(dest="method", required=True)
-
-    heco = methods.add_parser("heco", help="HeCo on ACM, DBLP, AMiner or Freebase")
-    heco.add_argument("--dataset", required=True, choices=["acm", "dblp", "aminer", "freebase"])
-    _add_seed_arguments(heco, "the paper config's seed")
-    heco.add_argument("--max-epochs", type=positive_int, default=None,
-                      help="cap on epochs, >= 1 (default 10000)")
-    heco.add_argument("--out", default="results.json")
-    heco.add_argument("--embeddings", default=None,
-                      help="where to save embeddings (.pt; default: next to --out)")
-    heco.set_defaults(handler=_train_heco, check=_check_heco, parser=heco)
-
-    scgc = methods.add_parser("scgc", help="SCGC / SCGC* clustering on the SDCN datasets")
-    scgc.add_argument("--dataset", required=True,
-                      choices=["usps", "hhar", "reut", "acm", "dblp", "cite"])
-    scgc.add_argument("--star", action="store_true", help="SCGC* (encoder only, IAC loss)")
-    _add_seed_arguments(scgc, "0")
-    scgc.add_argument("--epochs", type=positive_int, default=None, help="epochs, >= 1 (default 200)")
-    scgc.add_argument("--features", default=None,
-                      help="feature file for hhar/reut (.npy or whitespace-separated .txt)")
-    scgc.add_argument("--shared-ae", type=seed_int, default=None, metavar="SEED",
-                      help="pretrain one AE with SEED and start every seed from it, as the "
-                           "reference code does (default: one AE per seed)")
-    scgc.add_argument("--out", default="results.json")
-    # Each method's checks report through its own subparser (its usage line).
-    scgc.set_defaults(handler=_train_scgc, check=_check_scgc, parser=scgc)
+    _add_train_parser(commands)
+    commands.add_parser("list", help="methods, their datasets, and where the data is"
+                        ).set_defaults(handler=_list)
+    merge = commands.add_parser("merge", help="combine results files of disjoint seeds")
+    merge.add_argument("parts", nargs="+", help="results files of one method, dataset and config")
+    merge.add_argument("--out", required=True)
+    merge.set_defaults(handler=_merge)
+    table = commands.add_parser("table", help="print results files as tables")
+    table.add_argument("results", nargs="+")
+    table.add_argument("--markdown", action="store_true", help="one Markdown table")
+    table.set_defaults(handler=_table)
+    plot = commands.add_parser("plot", help="draw a results file's curves and metrics to PNG")
+    plot.add_argument("results")
+    plot.add_argument("--out", required=True, help="the PNG to write")
+    plot.set_defaults(handler=_plot)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run ``graphcl`` with ``argv`` (default ``sys.argv[1:]``).
-
-    Bad arguments exit with status 2 and a message naming the argument, before
-    any data is loaded.
-
-    Returns:
-        The exit status (0 on success).
-    """
-    args = build_parser().parse_args(argv)
-    args.check(args.parser, args)
-    return args.handler(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        _check_train(parser, args)
+    elif args.command in ("merge", "plot"):
+        try:
+            args.out = check_output_path(args.out, "--out")
+        except ValueError as exc:
+            parser.error(f"argument --out: {exc}")
+    try:
+        return args.handler(args)
+    except (FileNotFoundError, ValueError) as exc:
+        if args.command == "train":
+            raise  # a failure inside a run keeps its traceback
+        parser.exit(2, f"graphcl {args.command}: error: {exc}\n")
 
 
 if __name__ == "__main__":

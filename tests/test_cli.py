@@ -2,8 +2,7 @@
 import pytest
 
 import graphcl.datasets
-import graphcl.methods.heco
-import graphcl.methods.scgc
+import graphcl.cli
 from graphcl.cli import main
 
 
@@ -25,8 +24,7 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(graphcl.datasets, "load_heco", forbidden)
     monkeypatch.setattr(graphcl.datasets, "load_sdcn", forbidden)
-    monkeypatch.setattr(graphcl.methods.heco, "run_heco", fake_run)
-    monkeypatch.setattr(graphcl.methods.scgc, "run_scgc", fake_run)
+    monkeypatch.setattr(graphcl.cli, "run_seeds", fake_run)
     return calls
 
 
@@ -71,9 +69,7 @@ def test_heco_bad_output_paths_fail_before_any_work(no_work, capsys, tmp_path):
               "--embeddings")
     _rejected(base + ["--out", str(tmp_path / "r.json"), "--embeddings", str(tmp_path / "r.json")],
               capsys, "--embeddings")
-    # The default embeddings file sits next to --out, so it is checked too.
-    (tmp_path / "r.embeddings.pt").mkdir()
-    _rejected(base + ["--out", str(tmp_path / "r.json")], capsys, "--embeddings")
+    _rejected(base + ["--out", str(tmp_path / "r.json"), "--plot", str(folder)], capsys, "--plot")
     assert no_work == []
 
 
@@ -83,11 +79,11 @@ def test_heco_good_arguments_reach_the_run(no_work, tmp_path):
         main(["train", "heco", "--dataset", "dblp", "--seeds", "3", "--seed", "7",
               "--max-epochs", "2", "--out", str(out)])
     (args, kwargs), = no_work
-    assert args == ("dblp", [7, 8, 9])
-    assert kwargs["max_epochs"] == 2 and kwargs["embeddings_path"] == out.with_suffix(".embeddings.pt")
+    assert args[0].name == "heco" and args[1:] == ("dblp", [7, 8, 9])
+    assert kwargs["config"].max_epochs == 2 and kwargs["out"] == out
     with pytest.raises(_Started):
         main(["train", "heco", "--dataset", "acm", "--seed", str(2**32 - 1), "--out", str(out)])
-    assert no_work[-1][0] == ("acm", [2**32 - 1])
+    assert no_work[-1][0][1:] == ("acm", [2**32 - 1])
 
 
 @pytest.mark.parametrize("extra, argument", [
@@ -116,10 +112,12 @@ def test_scgc_bad_paths_fail_before_any_work(no_work, capsys, tmp_path):
 
 def test_scgc_good_arguments_reach_the_run(no_work, tmp_path):
     with pytest.raises(_Started):
-        main(["train", "scgc", "--dataset", "acm", "--star", "--seeds", "2", "--epochs", "3",
+        main(["train", "scgc_star", "--dataset", "acm", "--seeds", "2", "--epochs", "3",
               "--shared-ae", "0", "--out", str(tmp_path / "r.json")])
     (args, kwargs), = no_work
-    assert args == ("acm", [0, 1]) and kwargs["epochs"] == 3 and kwargs["ae_seed"] == 0
+    assert args[0].name == "scgc_star" and args[1:] == ("acm", [0, 1])
+    assert kwargs["config"].epochs == 3 and kwargs["config"].ae_seed == 0
+    assert kwargs["config"].star
 
 
 # ---------------------------------------------------------------------------
@@ -142,24 +140,24 @@ def no_loading(monkeypatch):
     (dict(seeds=[1, 1]), ValueError, "repeats"),
     (dict(seeds=range(10**12)), ValueError, "10000"),
     (dict(seeds=5), TypeError, "seeds"),
-    (dict(seeds=[0], max_epochs=0), ValueError, "max_epochs"),
-    (dict(seeds=[0], max_epochs=-1), ValueError, "max_epochs"),
-    (dict(seeds=[0], max_epochs=2.0), TypeError, "max_epochs"),
 ])
-def test_run_heco_checks_arguments_first(no_loading, kwargs, error, match):
-    from graphcl.methods.heco.run import run_heco
+@pytest.mark.parametrize("method", ["heco", "scgc"])
+def test_run_seeds_checks_seeds_first(no_loading, method, kwargs, error, match):
+    from graphcl.experiment import run_seeds
     with pytest.raises(error, match=match):
-        run_heco("acm", **kwargs)
+        run_seeds(method, "acm", **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(seeds=[-1]), ValueError, r"seeds\[0\]"),
-    (dict(seeds=range(10**12)), ValueError, "10000"),
-    (dict(seeds=[0], epochs=0), ValueError, "epochs"),
-    (dict(seeds=[0], ae_seed=-1), ValueError, "ae_seed"),
-    (dict(seeds=[0], ae_seed=True), TypeError, "ae_seed"),
+@pytest.mark.parametrize("method, overrides, error, match", [
+    ("heco", dict(max_epochs=0), ValueError, "max_epochs"),
+    ("heco", dict(max_epochs=-1), ValueError, "max_epochs"),
+    ("heco", dict(max_epochs=2.0), TypeError, "max_epochs"),
+    ("scgc", dict(epochs=0), ValueError, "epochs"),
+    ("scgc", dict(ae_seed=-1), ValueError, "ae_seed"),
+    ("scgc", dict(ae_seed=True), TypeError, "ae_seed"),
 ])
-def test_run_scgc_checks_arguments_first(no_loading, kwargs, error, match):
-    from graphcl.methods.scgc.run import run_scgc
+def test_configs_check_their_values(method, overrides, error, match):
+    from graphcl.experiment import get_method
+    config = get_method(method).make_config("acm", None)
     with pytest.raises(error, match=match):
-        run_scgc("acm", **kwargs)
+        config.with_overrides(**overrides)

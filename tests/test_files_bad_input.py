@@ -201,9 +201,9 @@ _FULL_DISK = textwrap.dedent("""
     import json, resource, signal, sys
     from pathlib import Path
     import torch
-    from graphcl.datasets import atomic_writer
-    from graphcl.methods.heco.run import write_results as write_heco
-    from graphcl.methods.scgc.run import write_results as write_scgc
+    from graphcl.io import atomic_writer
+    from graphcl.experiment import write_json_atomic as write_heco
+    from graphcl.io import write_json_atomic as write_scgc
 
     def write_torch(obj, path):
         with atomic_writer(path) as f:
@@ -247,7 +247,7 @@ def test_full_disk_keeps_the_old_results(tmp_path):
 
 
 def test_atomic_writer_failure_leaves_target_and_no_temp(tmp_path):
-    from graphcl.datasets import atomic_writer
+    from graphcl.io import atomic_writer
     target = tmp_path / "results.json"
     target.write_text("old")
     with pytest.raises(RuntimeError, match="boom"):
@@ -263,8 +263,8 @@ def test_atomic_writer_failure_leaves_target_and_no_temp(tmp_path):
 
 def test_results_writers_are_atomic_against_a_failing_write(tmp_path, monkeypatch):
     """A failure in the middle of the write (monkeypatched) keeps the old file."""
-    from graphcl.methods.heco.run import write_results as write_heco
-    from graphcl.methods.scgc.run import write_results as write_scgc
+    from graphcl.experiment import write_json_atomic as write_heco
+    from graphcl.io import write_json_atomic as write_scgc
     for write in (write_heco, write_scgc):
         path = tmp_path / "results.json"
         path.write_text('{"old": true}')

@@ -172,14 +172,20 @@ def test_cli_writes_results(tmp_path):
     from graphcl.cli import main
     out = tmp_path / "results.json"
     assert main(["train", "heco", "--dataset", "acm", "--seeds", "1", "--max-epochs", "2",
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--embeddings", str(tmp_path / "z.pt"), "--quiet",
+                 "--plot", str(tmp_path / "r.png"), "--plot-embeddings", str(tmp_path / "z.png")]) == 0
     results = json.loads(out.read_text())
     assert results["method"] == "heco" and results["dataset"] == "acm" and results["seeds"] == [0]
-    assert set(results["metrics"]) == {"20", "40", "60"}
-    for metrics in results["metrics"].values():
-        assert set(metrics) == {"macro_f1", "micro_f1", "auc", "nmi", "ari"}
-        assert all(set(v) == {"mean", "std"} for v in metrics.values())
-    assert (tmp_path / "results.embeddings.pt").is_file()
+    assert results["config"]["max_epochs"] == 2 and results["per_seed"][0]["epochs"] == 2
+    assert set(results["metrics"]) == {"20", "40", "60", "clustering"}
+    for rate in ("20", "40", "60"):
+        assert set(results["metrics"][rate]) == {"macro_f1", "micro_f1", "auc"}
+    assert set(results["metrics"]["clustering"]) == {"nmi", "ari"}
+    assert all(set(v) == {"mean", "std"} for g in results["metrics"].values() for v in g.values())
+    assert len(results["per_seed"][0]["history"]["loss"]) == 2
+    saved = torch.load(tmp_path / "z.pt")
+    assert saved["embeddings"][0].shape == (4019, 64) and saved["labels"].shape == (4019,)
+    assert (tmp_path / "r.png").stat().st_size > 1000 and (tmp_path / "z.png").stat().st_size > 1000
 
 
 def test_hard_negative_loss_matches_dense_formula():
@@ -241,68 +247,3 @@ def test_hard_negative_helpers_agree_on_dense_and_sparse_masks(block_size):
     torch.testing.assert_close(mixed[0], mixed[1])
 
 
-def test_run_heco_resumes_only_the_missing_seeds(monkeypatch):
-    from types import SimpleNamespace
-
-    from graphcl.methods.heco import run as run_module
-    trained = []
-
-    def fake_train(inputs, config, *, seed, max_epochs=None, progress=True):
-        trained.append(seed)
-        return SimpleNamespace(embeddings=None, epochs_run=3, best_epoch=1, train_seconds=1.0)
-
-    def fake_evaluate(embeddings, inputs, config, *, seed):
-        scores = {m: {"mean": seed / 10, "std": 0.0} for m in ("macro_f1", "micro_f1", "auc")}
-        out = {str(rate): scores for rate in (20, 40, 60)}
-        out["clustering"] = {"nmi": {"mean": 0.5, "std": 0.0}, "ari": {"mean": 0.4, "std": 0.0}}
-        return out
-
-    monkeypatch.setattr(run_module, "train", fake_train)
-    monkeypatch.setattr(run_module, "evaluate", fake_evaluate)
-    monkeypatch.setattr(run_module, "prepare_inputs", lambda data: None)
-    monkeypatch.setattr("graphcl.datasets.load_heco", lambda *a, **k: None)
-    first = json.loads(json.dumps(run_module.run_heco("acm", [0, 1], progress=False)))
-    assert trained == [0, 1]
-    resumed = run_module.run_heco("acm", [0, 1, 2, 3], progress=False, resume_from=first)
-    assert trained == [0, 1, 2, 3] and resumed["seeds"] == [0, 1, 2, 3]
-    assert resumed["metrics"]["20"]["macro_f1"]["mean"] == pytest.approx(0.15)
-    other = paper_config("acm").with_overrides(hard_negatives=8)
-    with pytest.raises(ValueError, match="config"):
-        run_module.run_heco("acm", [0, 1, 2], config=other, resume_from=first)
-    with pytest.raises(ValueError, match="max_epochs"):
-        run_module.run_heco("acm", [0, 1, 2], max_epochs=200, resume_from=first)
-    with pytest.raises(ValueError, match="embeddings_path"):
-        run_module.run_heco("acm", [0, 1, 2], resume_from=first, embeddings_path="e.pt")
-    # Every seed already done: nothing is trained and the dataset is not even loaded.
-    monkeypatch.setattr("graphcl.datasets.load_heco", lambda *a, **k: pytest.fail("loaded"))
-    again = run_module.run_heco("acm", [1, 3], progress=False, resume_from=resumed)
-    assert trained == [0, 1, 2, 3] and again["seeds"] == [1, 3]
-
-
-def test_merge_results_combines_disjoint_seeds_and_rejects_mismatches():
-    from graphcl.methods.heco.run import _results, merge_results
-    cfg = paper_config("aminer")
-
-    def seed_result(seed, value):
-        scores = {m: {"mean": value, "std": 0.0} for m in ("macro_f1", "micro_f1", "auc")}
-        metrics = {str(rate): scores for rate in (20, 40, 60)}
-        metrics["clustering"] = {"nmi": {"mean": value, "std": 0.0}, "ari": {"mean": 0.1, "std": 0.0}}
-        return {"seed": seed, "metrics": metrics, "epochs": 10, "best_epoch": 5,
-                "train_seconds": 1.0, "eval_seconds": 0.5}
-
-    part1 = json.loads(json.dumps(_results("aminer", cfg, [seed_result(4, 0.6), seed_result(5, 0.7)])))
-    part2 = json.loads(json.dumps(_results("aminer", cfg, [seed_result(12, 0.8)])))
-    merged = merge_results([part2, part1])
-    assert merged["seeds"] == [4, 5, 12]
-    assert merged["metrics"]["40"]["macro_f1"]["mean"] == pytest.approx(0.7)
-    assert merged["metrics"]["40"]["nmi"]["std"] == pytest.approx(np.std([0.6, 0.7, 0.8]))
-    assert merged["config"] == part1["config"]
-    with pytest.raises(ValueError, match="share seeds"):
-        merge_results([part1, part1])
-    other = json.loads(json.dumps(_results("aminer", cfg.with_overrides(tau=0.9),
-                                           [seed_result(12, 0.8)])))
-    with pytest.raises(ValueError, match="different config"):
-        merge_results([part1, other])
-    capped = dict(part2, max_epochs=200)
-    with pytest.raises(ValueError, match="different max_epochs"):
-        merge_results([part1, capped])

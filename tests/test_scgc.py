@@ -243,8 +243,10 @@ def test_results_table_lists_both_protocols():
     metrics = {p: {m: {"mean": 0.5, "std": 0.01} for m in ("acc", "nmi", "ari", "f1")}
                for p in ("paper", "honest")}
     text = results_table({"method": "scgc_star", "dataset": "usps", "seeds": [0, 1],
-                          "metrics": metrics, "seconds_per_epoch": 1.0})
+                          "metrics": metrics, "timings": {"seconds_per_epoch": 1.0},
+                          "config": {"ae_seed": None}})
     assert "paper protocol" in text and "honest" in text and "84.89" in text and "78.08" in text
+    assert "one AE pretrained per seed" in text and "50.00±1.00" in text
 
 
 # --------------------------------------------------------------------------- #
@@ -261,8 +263,8 @@ def test_cli_scgc_star_on_acm_improves_on_its_kmeans_init(tmp_path, monkeypatch)
     from graphcl.cli import main
     monkeypatch.setenv("GRAPHCL_DATA", str(tmp_path / "data"))
     out = tmp_path / "results.json"
-    assert main(["train", "scgc", "--dataset", "acm", "--star", "--seeds", "1", "--epochs", "10",
-                 "--out", str(out)]) == 0
+    assert main(["train", "scgc_star", "--dataset", "acm", "--seeds", "1", "--epochs", "10",
+                 "--out", str(out), "--quiet"]) == 0
     results = json.loads(out.read_text())
     assert results["method"] == "scgc_star" and results["dataset"] == "acm"
     assert results["seeds"] == [0]
@@ -274,34 +276,10 @@ def test_cli_scgc_star_on_acm_improves_on_its_kmeans_init(tmp_path, monkeypatch)
     assert honest > 0.8
     assert honest > results["per_seed"][0]["kmeans_init"]["acc"]
     # the paper protocol's maximum includes epoch 0, the K-means initialisation
-    assert results["per_seed"][0]["paper"]["acc"] >= results["per_seed"][0]["kmeans_init"]["acc"]
+    assert (results["per_seed"][0]["metrics"]["paper"]["acc"]
+            >= results["per_seed"][0]["kmeans_init"]["acc"])
+    assert len(results["per_seed"][0]["history"]["acc"]) == 11  # epoch 0 (K-means) .. 10
     assert list((tmp_path / "data" / "cache" / "scgc").glob("ae-*.pt"))  # pretraining cached
-
-
-def test_run_scgc_resumes_without_rerunning_seeds(monkeypatch):
-    from graphcl.methods.scgc import run as run_module
-    calls = []
-
-    class FakeRun:
-        def __init__(self, seed):
-            self.paper = self.honest = {m: seed / 10 for m in ("acc", "nmi", "ari", "f1")}
-            self.trace = [self.paper]
-            self.pretrain_seconds = self.train_seconds = 1.0
-            self.epochs, self.seconds_per_epoch = 1, 1.0
-
-    def fake_train(data, config, *, seed, **kwargs):
-        calls.append(seed)
-        return FakeRun(seed)
-
-    monkeypatch.setattr(run_module, "train_scgc", fake_train)
-    monkeypatch.setattr(run_module, "load_scgc_dataset", lambda *a, **k: None)
-    first = run_module.run_scgc("acm", [0, 1], star=True)
-    assert calls == [0, 1]
-    resumed = run_module.run_scgc("acm", [0, 1, 2, 3], star=True, resume_from=first)
-    assert calls == [0, 1, 2, 3] and resumed["seeds"] == [0, 1, 2, 3]
-    assert resumed["metrics"]["paper"]["acc"]["mean"] == pytest.approx(0.15)
-    with pytest.raises(ValueError, match="resume_from"):
-        run_module.run_scgc("dblp", [0], star=True, resume_from=first)
 
 
 def test_shared_autoencoder_is_pretrained_once_and_reused(tmp_path, monkeypatch):
@@ -333,8 +311,9 @@ def test_shared_autoencoder_is_pretrained_once_and_reused(tmp_path, monkeypatch)
     assert not torch.equal(own[0].embeddings, shared[0].embeddings)
 
 
-def test_run_scgc_records_and_checks_the_shared_autoencoder(monkeypatch):
-    from graphcl.methods.scgc import run as run_module
+def test_scgc_runner_records_and_checks_the_shared_autoencoder(monkeypatch):
+    from graphcl.experiment import get_method, run_seeds
+    from graphcl.methods.scgc import spec
     seen = []
 
     class FakeRun:
@@ -342,21 +321,27 @@ def test_run_scgc_records_and_checks_the_shared_autoencoder(monkeypatch):
         trace = [paper]
         pretrain_seconds = train_seconds = seconds_per_epoch = 1.0
         epochs = 1
+        loss_history = [1.0]
+        embeddings = None
 
     def fake_train(data, config, *, seed, ae_seed=None, **kwargs):
         seen.append((seed, ae_seed))
         return FakeRun()
 
-    monkeypatch.setattr(run_module, "train_scgc", fake_train)
-    monkeypatch.setattr(run_module, "load_scgc_dataset", lambda *a, **k: None)
-    results = run_module.run_scgc("acm", [0, 1], star=True, ae_seed=42)
+    class FakeData:
+        y = None
+
+    monkeypatch.setattr("graphcl.methods.scgc.train.train_scgc", fake_train)
+    monkeypatch.setattr(spec, "load_scgc_dataset", lambda *a, **k: FakeData())
+    config = get_method("scgc_star").make_config("acm", None).with_overrides(ae_seed=42)
+    results = run_seeds("scgc_star", "acm", [0, 1], config=config, progress=False)
     assert seen == [(0, 42), (1, 42)]
-    assert results["ae_seed"] == 42 and "seed 42" in results["autoencoder"]
-    assert "seed 42, shared" in run_module.results_table(results)
+    assert results["config"]["ae_seed"] == 42 and "seed 42, shared" in results["protocol"]
+    assert "seed 42, shared" in results_table(results)
+    with pytest.raises(ValueError, match="cannot resume: different config"):
+        run_seeds("scgc_star", "acm", [0, 1, 2], resume_from=results, progress=False)
     with pytest.raises(ValueError, match="ae_seed"):
-        run_module.run_scgc("acm", [0, 1, 2], star=True, resume_from=results)
-
-
+        config.with_overrides(ae_seed=-1)
 def test_train_scgc_without_labels_clusters_and_scores_nothing(tmp_path):
     data = blobs()
     labels = data.y

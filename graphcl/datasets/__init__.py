@@ -9,7 +9,6 @@ from graphcl.datasets._files import (
     ChecksumError,
     DownloadError,
     FileTable,
-    atomic_writer,
     data_root,
     fetch_all,
     fetch_file,
@@ -27,7 +26,7 @@ from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, 
 DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES}
 
 __all__ = [
-    "ChecksumError", "DownloadError", "DATASET_FILES", "atomic_writer", "data_root", "mirror_root",
+    "ChecksumError", "DownloadError", "DATASET_FILES", "data_root", "mirror_root",
     "fetch_file", "fetch_all", "read_verified_bytes", "load_planetoid",
     "HECO_FILES", "HeCoDataset", "MissingChecksumError", "load_heco", "is_valid_topt_selection", "topt_positives",
     "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError", "load_sdcn", "UnsafePickleError",

@@ -20,17 +20,17 @@ which graphcl's results and cache writers use as well).
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Set, Tuple, Union
+from typing import BinaryIO, Callable, Dict, Mapping, Optional, Set, Tuple, Union
 
 from tqdm.auto import tqdm
+
+from graphcl.io import atomic_writer
 
 #: ``{relative path: (sha256, url)}``: how a dataset declares its raw files.
 FileTable = Mapping[str, Tuple[str, str]]
@@ -99,56 +99,6 @@ def _sha256_of_stream(stream: BinaryIO) -> str:
     for chunk in iter(lambda: stream.read(_CHUNK_BYTES), b""):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_writer(path: Union[str, os.PathLike]) -> Iterator[BinaryIO]:
-    """Write a file so that ``path`` holds either its old or its complete new contents.
-
-    The body writes to a binary file object on a temporary file with a unique
-    name in the same directory (so that the final rename is atomic and two
-    writers never share a temporary file). When the body returns, the file is
-    flushed, fsync'ed and renamed over ``path`` with :func:`os.replace`; if the
-    body or any of these steps fails (a full disk, a file-size limit), the
-    temporary file is removed and ``path`` is left as it was.
-
-    Args:
-        path: The final path; its directory must exist.
-
-    Yields:
-        The temporary file, opened for binary writing.
-
-    Example:
-        >>> with atomic_writer("results.json") as f:  # doctest: +SKIP
-        ...     f.write(json.dumps(results).encode())
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp creates the file private (0600); data and results files are
-        # not secret and should be readable like any other file the user writes.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform or file system can
-    # open a directory, and the file's contents are already safe, so best effort.
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def fetch_file(relative_path: str, sha256: str, url: str,
@@ -355,5 +305,5 @@ def _reset_verification_cache() -> None:
 
 __all__ = [
     "ChecksumError", "DownloadError", "FileTable", "data_root", "mirror_root", "sha256_of_file",
-    "fetch_file", "fetch_all", "read_verified_bytes", "atomic_writer", "DATA_ENV", "MIRROR_ENV",
+    "fetch_file", "fetch_all", "read_verified_bytes", "DATA_ENV", "MIRROR_ENV",
 ]

@@ -37,11 +37,11 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
+from graphcl.io import atomic_writer
 from graphcl.datasets._files import (
     ChecksumError,
     DownloadError,
     FileTable,
-    atomic_writer,
     data_root,
     mirror_root,
     read_verified_bytes,

@@ -8,13 +8,13 @@ progress, resume, merge, atomic results files, tables, plots and the
 """
 from graphcl.experiment.config import ExperimentConfig
 from graphcl.experiment.registry import Method, get_method, list_methods, register_method
-from graphcl.experiment.results import (SCHEMA_VERSION, build_results, merge_results,
-                                        read_results, write_json_atomic)
+from graphcl.experiment.results import SCHEMA_VERSION, build_results, merge_results, read_results
+from graphcl.io import write_json_atomic
 from graphcl.experiment.runner import run_seeds
-from graphcl.experiment.seeding import check_seed, seed_everything
+from graphcl.experiment.seeding import MAX_SEEDS, check_seed, check_seeds, seed_everything
 from graphcl.experiment.tables import markdown_table, terminal_table
 
 __all__ = ["ExperimentConfig", "Method", "register_method", "get_method", "list_methods",
-           "seed_everything", "check_seed", "run_seeds", "build_results", "merge_results",
+           "seed_everything", "check_seed", "check_seeds", "MAX_SEEDS", "run_seeds", "build_results", "merge_results",
            "read_results", "write_json_atomic", "SCHEMA_VERSION", "terminal_table",
            "markdown_table"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import typing
 from typing import Any, Dict, Type, TypeVar
 
@@ -25,6 +26,15 @@ class ExperimentConfig:
     ``from_json`` round-trip exactly: tuples become lists in JSON and tuples
     again when read back, so a resumed run compares equal to the one it resumes.
     """
+
+    def _check_positive_int(self, name: str) -> None:
+        """Raise unless field ``name`` is an int >= 1 (for subclasses' ``__post_init__``)."""
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} "
+                            f"{value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
 
     def with_overrides(self: C, **overrides) -> C:
         """A copy with some fields replaced; unknown names raise ``ValueError``."""

@@ -47,6 +47,9 @@ class Method:
             ``timings`` (seconds), ``history`` (per-epoch lists) and any other
             JSON values to keep per seed.
         add_arguments (callable, optional): adds the method's own CLI options.
+        check_arguments (callable, optional): ``args -> None``; raises
+            ``ValueError("argument --flag: ...")`` for a bad option value
+            (called before any work, after argparse's own checks).
         data_options (callable, optional): ``args -> dict`` of data options
             from the CLI (default: none besides ``root``).
         data_files (callable, optional): ``dataset -> [relative paths]`` under
@@ -69,6 +72,7 @@ class Method:
     load_data: Callable[[ExperimentConfig, Dict[str, Any]], Any]
     run_seed: Callable[[Any, ExperimentConfig, int, bool], Dict[str, Any]]
     add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    check_arguments: Callable[[argparse.Namespace], None] = lambda args: None
     data_options: Callable[[argparse.Namespace], Dict[str, Any]] = lambda args: {}
     data_files: Callable[[str], Sequence[str]] = lambda dataset: ()
     paper_results: Mapping[str, Mapping[str, Mapping[str, Tuple[float, Optional[float]]]]] = \

@@ -18,11 +18,9 @@ protocols for SCGC, splits for recommenders.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -30,29 +28,6 @@ import numpy as np
 
 SCHEMA_VERSION = 2
 _REQUIRED = ("schema", "method", "dataset", "protocol", "seeds", "config", "metrics", "per_seed")
-
-
-def write_json_atomic(obj: Any, path) -> Path:
-    """Write ``obj`` as JSON to ``path`` through a temporary file in the same
-    folder and ``os.replace``: a crash, a full disk or Ctrl-C leaves either the
-    old file or the new one, never a truncated one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=2, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 def read_results(path) -> Dict[str, Any]:

@@ -10,24 +10,9 @@ from tqdm.auto import tqdm
 
 from graphcl.experiment.config import ExperimentConfig
 from graphcl.experiment.registry import Method, get_method
-from graphcl.experiment.results import (build_results, check_compatible, read_results,
-                                        write_json_atomic)
-from graphcl.experiment.seeding import check_seed, seed_everything
-
-MAX_SEEDS = 10_000
-
-
-def check_seeds(seeds: Sequence[int]) -> List[int]:
-    """Seeds as a list of distinct valid ints (at most ``MAX_SEEDS``)."""
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
-        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
-    if not 1 <= len(seeds) <= MAX_SEEDS:
-        raise ValueError(f"seeds must hold 1 to {MAX_SEEDS} seeds, got {len(seeds)}")
-    seeds = [check_seed(s, "seeds entry") for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}")
-    return seeds
-
+from graphcl.experiment.results import build_results, check_compatible, read_results
+from graphcl.io import write_json_atomic
+from graphcl.experiment.seeding import check_seeds, seed_everything
 
 def run_seeds(method: Union[str, Method], dataset: str, seeds: Sequence[int], *,
               config: Optional[ExperimentConfig] = None, data_options: Optional[Dict] = None,

@@ -36,6 +36,10 @@ class HeCoConfig(ExperimentConfig):
     hard_negative_mix: float = 0.5   # see graphcl.methods.heco.model.mixed_hard_negatives
     loss_block_size: int = 4096
 
+    def __post_init__(self):
+        for name in ("max_epochs", "patience", "hidden", "loss_block_size"):
+            self._check_positive_int(name)
+
 
 PAPER_CONFIGS: Dict[str, HeCoConfig] = {
     "acm": HeCoConfig("acm", seed=0, lr=0.0008, patience=5, tau=0.8, feat_drop=0.3, attn_drop=0.5,

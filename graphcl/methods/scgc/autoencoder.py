@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from graphcl.datasets._files import atomic_writer
+from graphcl.io import atomic_writer
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:

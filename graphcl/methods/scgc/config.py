@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 from graphcl.experiment.config import ExperimentConfig
+from graphcl.experiment.seeding import check_seed
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class SCGCConfig(ExperimentConfig):
     loss_block_size: int = 2048
     seed: int = 0                     # first seed of a multi-seed run
     ae_seed: Optional[int] = None     # one AE pretrained with this seed for every run (reference)
+
+    def __post_init__(self):
+        for name in ("epochs", "n_z", "ae_epochs", "ae_batch_size", "kmeans_n_init", "order"):
+            self._check_positive_int(name)
+        if self.ae_seed is not None:
+            check_seed(self.ae_seed, "ae_seed")
 
     @property
     def method(self) -> str:
