@@ -11,3 +11,15 @@ __all__ = ["GCNPropagation", "NodeAttentionAggregation", "SemanticAttention",
            "MultiPositiveInfoNCE", "multi_positive_infonce", "cross_view_infonce",
            "NeighbourContrast",
            "neighbour_contrast", "StudentTAssignment", "target_distribution"]
+
+# The PyG convolutions (graphcl.nn.conv) import torch_geometric.nn, which is
+# slow to load: they are exported lazily.
+_CONVS = ("FusedGCNConv", "FusedGATConv")
+__all__ += list(_CONVS)
+
+
+def __getattr__(name):
+    if name in _CONVS:
+        from graphcl.nn import conv
+        return getattr(conv, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
