@@ -543,6 +543,12 @@ def _check_embeddings(anchor: Tensor, sample: Tensor,
             raise ValueError(f"{name} contains NaN or Inf")
 
 
+def _check_normalize(normalize) -> None:
+    # a string such as "no" would otherwise count as True
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+
+
 def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -648,6 +654,7 @@ def multi_positive_infonce(anchor: Tensor, sample: Tensor, pos_mask: Tensor,
     _check_tau_range(tau, dtype)
     br, bc = _check_block_size(block_size)
     _check_reduction(reduction)
+    _check_normalize(normalize)
     n, m = anchor.size(0), sample.size(0)
     diag_score = _check_diagonal(diagonal, tau, n, m, dtype)
     pos = _prepare_mask(pos_mask, n, m, anchor.device, dtype)
@@ -731,8 +738,8 @@ class MultiPositiveInfoNCE(nn.Module):
         super().__init__()
         _check_tau(tau)
         _check_block_size(block_size)
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        _check_reduction(reduction)
+        _check_normalize(normalize)
         self.tau, self.block_size = tau, block_size
         self.normalize, self.reduction = normalize, reduction
         self.diagonal = diagonal

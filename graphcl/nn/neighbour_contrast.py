@@ -1,12 +1,29 @@
 """Graph-MLP's neighbour contrast (Ncontrast), the loss SCGC and SCGC* train with."""
 from __future__ import annotations
 
-from typing import Union
+import math
+import numbers
 
 import torch
 from torch import Tensor, nn
 
-from graphcl.nn.infonce import DEFAULT_BLOCK_SIZE, BlockSize, multi_positive_infonce
+from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _check_block_size,
+                                _check_embeddings, _compute_dtype, _infonce_rows, _prepare_mask)
+
+
+def _check_multiplier(tau) -> None:
+    if not isinstance(tau, numbers.Real) or isinstance(tau, bool):
+        raise TypeError(f"tau must be a number > 0 (it multiplies the cosine), got {tau!r}")
+    if not (math.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau must be a finite number > 0 (it multiplies the cosine), "
+                         f"got {tau!r}")
+
+
+def _check_eps(eps) -> None:
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) \
+            or not (math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0 (it is added inside the log), "
+                         f"got {eps!r}")
 
 
 def neighbour_contrast(z: Tensor, target: Tensor, tau: float, *,
@@ -14,11 +31,19 @@ def neighbour_contrast(z: Tensor, target: Tensor, tau: float, *,
     r"""Neighbour contrast of embeddings ``z`` against soft positives ``target``
     (e.g. :math:`\hat A^r` or :math:`\sum_{k \le r} \hat A^k`); see
     :class:`NeighbourContrast`."""
-    if not (isinstance(tau, (int, float)) and not isinstance(tau, bool) and tau > 0):
-        raise ValueError(f"tau must be a number > 0 (it multiplies the cosine), got {tau!r}")
-    # -log(exp(-l) + eps) with l the exact blockwise per-row InfoNCE.
-    per_row = multi_positive_infonce(z, z, target, 1.0 / tau, block_size=block_size,
-                                     reduction="none", diagonal=0.0)
+    _check_multiplier(tau)
+    _check_eps(eps)
+    _check_embeddings(z, z, ("z", "z"))
+    dtype = _compute_dtype(z.dtype)
+    if tau > torch.finfo(dtype).max / 4:  # the scores tau * cos span 2 tau
+        raise ValueError(f"tau = {tau:.3g} is too large for {dtype}: the scores tau * cos reach "
+                         f"{tau:.3g}; use a smaller tau or float64 embeddings")
+    br, bc = _check_block_size(block_size)
+    n = z.size(0)
+    pos = _prepare_mask(target, n, n, z.device, dtype, name="target (pos_mask)", ref="z")
+    # -log(exp(-l) + eps) with l the exact blockwise per-row InfoNCE
+    # (temperature 1 / tau, self-similarity replaced by 0).
+    per_row = _infonce_rows(z, z, pos, 1.0 / tau, True, br, bc, 0.0, ("z", "z")).to(z.dtype)
     return -torch.log(torch.exp(-per_row) + eps).mean()
 
 
@@ -43,10 +68,17 @@ class NeighbourContrast(nn.Module):
         - z: ``[N, d]``; target: ``[N, N]`` sparse (COO/CSR) or dense, weights
           >= 0, every row with a positive entry (self loops count)
         - output: scalar
+
+    Bad arguments raise a ``TypeError``/``ValueError`` naming ``z``,
+    ``target``, ``tau``, ``eps`` or ``block_size`` (see
+    :class:`~graphcl.nn.MultiPositiveInfoNCE` for the checks).
     """
 
     def __init__(self, tau: float, block_size: BlockSize = DEFAULT_BLOCK_SIZE, eps: float = 1e-8):
         super().__init__()
+        _check_multiplier(tau)
+        _check_block_size(block_size)
+        _check_eps(eps)
         self.tau, self.block_size, self.eps = tau, block_size, eps
 
     def forward(self, z: Tensor, target: Tensor) -> Tensor:
