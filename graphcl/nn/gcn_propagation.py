@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from graphcl import ops
-from graphcl.graph import NORMALIZATIONS, SparseGraph
+from graphcl.graph import NORMALIZATIONS, SparseGraph, as_sparse_graph
 
 
 class GCNPropagation(nn.Module):
@@ -43,6 +43,10 @@ class GCNPropagation(nn.Module):
 
     Shapes:
         - x: ``[graph.num_cols, in_channels]``
+        - graph: a :class:`SparseGraph` or any adjacency
+          :func:`~graphcl.graph.as_sparse_graph` accepts (``edge_index`` with
+          an optional ``edge_weight`` in its order, ``EdgeIndex``, torch
+          sparse ``adj_t``, ``SparseTensor``)
         - output: ``[graph.num_rows, out_channels]``
     """
 
@@ -65,7 +69,10 @@ class GCNPropagation(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, graph: SparseGraph) -> Tensor:
+    def forward(self, x: Tensor, graph, edge_weight: Optional[Tensor] = None) -> Tensor:
+        if edge_weight is not None or not isinstance(graph, SparseGraph):
+            # a PyG adjacency (edge_index with its edge_weight, ...), converted and cached
+            graph = as_sparse_graph(graph, edge_weight, size=(len(x), None), name="graph")
         graph = graph.normalized(self.normalization, self.add_self_loops)
         out = ops.spmm(graph, self.lin(x))
         if self.bias is not None:
