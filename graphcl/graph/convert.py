@@ -165,9 +165,12 @@ def _sparse_values(values: Tensor, name: str) -> Tensor:
 
 
 def _sparse_tensor_recipe(adj: Tensor, num_src, num_dst, name):
-    if adj.dim() != 2 or adj.sparse_dim() != 2:
+    if adj.sparse_dim() != 2:
         raise ValueError(f"{name} must be a 2-D sparse matrix [num_dst, num_src], got shape "
                          f"{tuple(adj.shape)} with {adj.sparse_dim()} sparse dimensions")
+    if adj.dim() != 2:
+        raise ValueError(f"{name} must have one value per entry (no dense dimensions), got "
+                         f"shape {tuple(adj.shape)}")
     _check_own_sizes(f"{name} (read as adj_t [num_dst, num_src])", (adj.size(1), adj.size(0)),
                      (num_src, num_dst))
     n_dst, n_src = adj.shape
