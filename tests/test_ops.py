@@ -214,3 +214,270 @@ def test_environment_selects_the_fallback():
     proc = subprocess.run([sys.executable, "-c", "import graphcl"], env=env, capture_output=True,
                           text=True)
     assert proc.returncode != 0 and "GRAPHCL_BACKEND must be one of" in proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# First and second derivatives of every op, both backends
+# ---------------------------------------------------------------------------
+
+def _small_problem():
+    torch.manual_seed(7)
+    graph = SparseGraph.from_edge_index(torch.randint(0, 7, (2, 24)), num_nodes=8)  # node 7 isolated
+    x = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    w = (torch.rand(graph.num_edges, dtype=torch.float64) + 0.5).requires_grad_()
+    a = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    s = torch.randn(graph.num_edges, 2, dtype=torch.float64, requires_grad=True)
+    src = torch.randn(15, 3, dtype=torch.float64, requires_grad=True)
+    index = torch.randint(0, 5, (15,))
+    rowptr = torch.tensor([0, 4, 4, 9, 15])
+    return graph, x, w, a, s, src, index, rowptr
+
+
+def _every_op():
+    """(name, function, inputs) for every differentiable entry point."""
+    graph, x, w, a, s, src, index, rowptr = _small_problem()
+    cases = [("sddmm", lambda a, b: ops.sddmm(graph, a, b), (a, x)),
+             ("segment_softmax", lambda s: ops.segment_softmax(graph, s), (s,))]
+    for reduce in REDUCES:
+        cases += [(f"spmm-{reduce}", lambda x, w, r=reduce: ops.spmm(graph, x, w, r), (x, w)),
+                  (f"spmm-unweighted-{reduce}", lambda x, r=reduce: ops.spmm(graph, x, None, r), (x,)),
+                  (f"segment_csr-{reduce}", lambda s, r=reduce: ops.segment_csr(s, rowptr, r), (src,)),
+                  (f"scatter-{reduce}", lambda s, r=reduce: ops.scatter(s, index, 6, r), (src,))]
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(_every_op())), ids=[c[0] for c in _every_op()])
+def test_gradcheck_and_gradgradcheck_every_op(backend, case):
+    """Second derivatives are implemented on both backends (the extension
+    builds its backward from differentiable ops when create_graph=True);
+    before, they were silently zero on the extension."""
+    _, fn, inputs = _every_op()[case]
+    assert torch.autograd.gradcheck(fn, inputs, check_grad_dtypes=True)
+    assert torch.autograd.gradgradcheck(fn, inputs)
+
+
+def test_second_derivative_of_spmm_weights_is_not_zero(backend):
+    """The example of the issue: d/dw of sum(d loss / dx) through spmm."""
+    graph, x, w, *_ = _small_problem()
+    gx, = torch.autograd.grad(ops.spmm(graph, x, w).pow(2).sum(), x, create_graph=True)
+    gw, = torch.autograd.grad(gx.sum(), w)
+    with ops.use_backend("torch"):
+        gx_ref, = torch.autograd.grad(ops.spmm(graph, x, w).pow(2).sum(), x, create_graph=True)
+        gw_ref, = torch.autograd.grad(gx_ref.sum(), w)
+    assert gw.abs().sum() > 0
+    torch.testing.assert_close(gw, gw_ref)
+
+
+def test_raw_kernels_refuse_a_backward():
+    """The raw *_forward/*_backward ops have no derivative: a backward through
+    one says so instead of silently giving no gradient."""
+    if not ops.extension_available():
+        pytest.skip("extension not built")
+    x = torch.randn(3, 2, requires_grad=True)
+    out, _ = torch.ops.graphcl.spmm_forward(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), None, x,
+                                            "sum")
+    with pytest.raises(RuntimeError, match="derivative for graphcl::spmm_forward is not implemented"):
+        out.sum().backward()
+    s = torch.randn(2, 1, requires_grad=True)
+    y = torch.ops.graphcl.segment_softmax_forward(torch.tensor([0, 2]), s)
+    with pytest.raises(RuntimeError, match="segment_softmax_forward is not implemented"):
+        y.sum().backward()
+
+
+# ---------------------------------------------------------------------------
+# Argument checks of the registered ops themselves (torch.ops.graphcl.*)
+# ---------------------------------------------------------------------------
+
+def _L(*values, dtype=torch.long):
+    return torch.tensor(values, dtype=dtype)
+
+
+_X = torch.randn(3, 2)
+_ARG = torch.zeros(2, 2, dtype=torch.long)
+_G = torch.randn(2, 2)
+
+
+def _raw_bad_calls():
+    """(id, call, exception, message) of bad calls to every registered op."""
+    G = torch.ops.graphcl if ops.extension_available() else None
+    csc = (_L(0, 1, 2, 2), _L(0, 1), _L(0, 1))  # a valid CSC of the 2 x 3 CSR below
+    grad_x = _X.clone().requires_grad_()
+    return [
+        # CSR pointers: empty, not starting at 0, decreasing, wrong end, 2-D, float, mixed dtype
+        ("spmm-empty-rowptr", lambda: G.spmm(_L(), _L(0, 1), None, *csc, _X, "sum"),
+         ValueError, "rowptr must have at least one entry"),
+        ("spmm-rowptr-start", lambda: G.spmm(_L(1, 1, 2), _L(0, 1), None, *csc, _X, "sum"),
+         ValueError, r"rowptr\[0\] must be 0, got 1"),
+        ("spmm-rowptr-decreasing", lambda: G.spmm(_L(0, 2, 1, 2), _L(0, 1), None, *csc, _X, "sum"),
+         ValueError, "rowptr must be non-decreasing"),
+        ("spmm-rowptr-end", lambda: G.spmm(_L(0, 1, 5), _L(0, 1), None, *csc, _X, "sum"),
+         ValueError, r"rowptr\[-1\] = 5 but there are 2 entries in col"),
+        ("spmm-rowptr-2d", lambda: G.spmm(_L(0, 1, 2).view(1, 3), _L(0, 1), None, *csc, _X, "sum"),
+         ValueError, "rowptr must be 1-D"),
+        ("spmm-rowptr-float", lambda: G.spmm(torch.tensor([0., 1., 2.]), _L(0, 1), None, *csc, _X,
+                                             "sum"), TypeError, "rowptr must be int32 or int64"),
+        ("spmm-col-dtype", lambda: G.spmm(_L(0, 1, 2), _L(0, 1, dtype=torch.int32), None, *csc, _X,
+                                          "sum"), TypeError, "col has dtype"),
+        ("spmm-col-range", lambda: G.spmm(_L(0, 1, 2), _L(0, 3), None, *csc, _X, "sum"),
+         IndexError, r"col holds an index outside \[0, 3\)"),
+        ("spmm-col-negative", lambda: G.spmm_forward(_L(0, 1, 2), _L(0, -1), None, _X, "sum"),
+         IndexError, "col holds an index outside"),
+        # features, weights, reduce
+        ("spmm-x-1d", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, *csc, torch.randn(3), "sum"),
+         ValueError, "x must be 2-D"),
+        ("spmm-x-int", lambda: G.spmm_forward(_L(0, 1, 2), _L(0, 1), None, _L(1, 2, 3).view(3, 1),
+                                              "sum"), TypeError, "x must be floating point"),
+        ("spmm-x-half", lambda: G.spmm_forward(_L(0, 1, 2), _L(0, 1), None, _X.half(), "sum"),
+         TypeError, "x must be float32 or float64 on CPU"),
+        ("spmm-weight-shape", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), torch.ones(3), *csc, _X, "sum"),
+         ValueError, r"edge_weight must have shape \[2\]"),
+        ("spmm-weight-dtype", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), torch.ones(2, dtype=torch.float64),
+                                             *csc, _X, "sum"), TypeError, "edge_weight has dtype"),
+        ("spmm-reduce", lambda: G.spmm_forward(_L(0, 1, 2), _L(0, 1), None, _X, "prod"),
+         ValueError, "reduce must be one of"),
+        # the CSC, checked when a backward can follow
+        ("spmm-colptr-length", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, _L(0, 1, 2), _L(0, 1),
+                                              _L(0, 1), grad_x, "max"),
+         ValueError, "colptr must have 4 entries"),
+        ("spmm-colptr-decreasing", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, _L(0, 2, 1, 2), _L(0, 1),
+                                                  _L(0, 1), grad_x, "sum"),
+         ValueError, "colptr must be non-decreasing"),
+        ("spmm-csc_row-range", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, _L(0, 1, 2, 2), _L(0, 5),
+                                              _L(0, 1), grad_x, "sum"),
+         IndexError, r"csc_row holds an index outside \[0, 2\)"),
+        ("spmm-csc_perm-range", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, _L(0, 1, 2, 2), _L(0, 1),
+                                               _L(0, 7), grad_x, "sum"),
+         IndexError, r"csc_perm holds an index outside \[0, 2\)"),
+        ("spmm-csc_perm-shape", lambda: G.spmm(_L(0, 1, 2), _L(0, 1), None, _L(0, 1, 2, 2), _L(0, 1),
+                                               _L(0), grad_x, "sum"),
+         ValueError, r"csc_perm must have shape \[2\]"),
+        # spmm_arg_backward
+        ("arg_backward-empty-colptr", lambda: G.spmm_arg_backward(_L(), _L(0, 1), _L(0, 1), None,
+                                                                  _ARG, _G),
+         ValueError, "colptr must have at least one entry"),
+        ("arg_backward-colptr-end", lambda: G.spmm_arg_backward(_L(0, 1, 3, 3), _L(0, 1), _L(0, 1),
+                                                                None, _ARG, _G),
+         ValueError, r"colptr\[-1\] = 3 but there are 2 entries in csc_row"),
+        ("arg_backward-arg-shape", lambda: G.spmm_arg_backward(*csc, None, _ARG[:1], _G),
+         ValueError, "arg must have the shape of grad_out"),
+        ("arg_backward-arg-dtype", lambda: G.spmm_arg_backward(*csc, None, _ARG.int(), _G),
+         TypeError, "arg must be int64"),
+        ("arg_backward-csc_row-range", lambda: G.spmm_arg_backward(_L(0, 1, 2, 2), _L(0, 2), _L(0, 1),
+                                                                   None, _ARG, _G),
+         IndexError, r"csc_row holds an index outside \[0, 2\)"),
+        ("arg_backward-csc_perm-range", lambda: G.spmm_arg_backward(_L(0, 1, 2, 2), _L(0, 1), _L(0, 2),
+                                                                    None, _ARG, _G),
+         IndexError, r"csc_perm holds an index outside \[0, 2\)"),
+        ("arg_backward-weight-shape", lambda: G.spmm_arg_backward(*csc, torch.ones(4), _ARG, _G),
+         ValueError, r"edge_weight must have shape \[2\]"),
+        # sddmm
+        ("sddmm-empty-rowptr", lambda: G.sddmm(_L(), _L(0, 1), *csc, torch.randn(0, 2), _X),
+         ValueError, "rowptr must have at least one entry"),
+        ("sddmm-a-rows", lambda: G.sddmm_forward(_L(0, 1, 2), _L(0, 1), torch.randn(3, 2), _X),
+         ValueError, "a must have 2 rows"),
+        ("sddmm-features", lambda: G.sddmm_forward(_L(0, 1, 2), _L(0, 1), torch.randn(2, 3), _X),
+         ValueError, "a and b must have the same number of features"),
+        ("sddmm-dtypes", lambda: G.sddmm_forward(_L(0, 1, 2), _L(0, 1), _G.double(), _X),
+         TypeError, "b has dtype"),
+        ("sddmm-col-range", lambda: G.sddmm_forward(_L(0, 1, 2), _L(0, 4), _G, _X),
+         IndexError, r"col holds an index outside \[0, 3\)"),
+        ("sddmm-rowptr-end", lambda: G.sddmm_forward(_L(0, 1, 1), _L(0, 1), _G, _X),
+         ValueError, r"rowptr\[-1\] = 1 but there are 2 entries in col"),
+        ("sddmm-csc", lambda: G.sddmm(_L(0, 1, 2), _L(0, 1), _L(0, 1, 2, 2), _L(0, 1), _L(0, 9), _G,
+                                      grad_x), IndexError, "csc_perm holds an index outside"),
+        # segment_softmax
+        ("softmax-empty-rowptr", lambda: G.segment_softmax(_L(), torch.randn(4, 1)),
+         ValueError, "rowptr must have at least one entry"),
+        ("softmax_forward-empty-rowptr", lambda: G.segment_softmax_forward(_L(), torch.randn(4, 1)),
+         ValueError, "rowptr must have at least one entry"),
+        ("softmax-rowptr-end", lambda: G.segment_softmax(_L(0, 2, 3), torch.randn(4, 1)),
+         ValueError, r"rowptr\[-1\] = 3 but there are 4 rows in scores"),
+        ("softmax-rowptr-decreasing", lambda: G.segment_softmax(_L(0, 3, 2, 4), torch.randn(4, 1)),
+         ValueError, "rowptr must be non-decreasing"),
+        ("softmax-scores-1d", lambda: G.segment_softmax(_L(0, 4), torch.randn(4)),
+         ValueError, "scores must be 2-D"),
+        ("softmax_backward-shapes", lambda: G.segment_softmax_backward(_L(0, 4), torch.randn(4, 1),
+                                                                       torch.randn(4, 2)),
+         ValueError, "grad must have the shape of out"),
+        ("softmax_backward-dtypes", lambda: G.segment_softmax_backward(_L(0, 4), torch.randn(4, 1),
+                                                                       torch.randn(4, 1).double()),
+         TypeError, "grad has dtype"),
+        ("softmax_backward-rowptr", lambda: G.segment_softmax_backward(_L(0, 5), torch.randn(4, 1),
+                                                                       torch.randn(4, 1)),
+         ValueError, r"rowptr\[-1\] = 5 but there are 4 rows in out"),
+        # segment_csr, scatter_coo
+        ("segment_csr-empty-rowptr", lambda: G.segment_csr(torch.randn(4, 2), _L(), "sum"),
+         ValueError, "rowptr must have at least one entry"),
+        ("segment_csr-rowptr-end", lambda: G.segment_csr(torch.randn(4, 2), _L(0, 3), "max"),
+         ValueError, r"rowptr\[-1\] = 3 but there are 4 rows in src"),
+        ("segment_csr-src-1d", lambda: G.segment_csr(torch.randn(4), _L(0, 4), "sum"),
+         ValueError, "src must be 2-D"),
+        ("scatter-dim_size", lambda: G.scatter_coo(_X, _L(0, 1, 2), -1, "sum"),
+         ValueError, "dim_size must be non-negative"),
+        ("scatter-index-shape", lambda: G.scatter_coo(_X, _L(0, 1), 3, "sum"),
+         ValueError, r"index must have shape \[3\]"),
+        ("scatter-index-dtype", lambda: G.scatter_coo_forward(_X, torch.zeros(3), 3, "sum"),
+         TypeError, "index must be int32 or int64"),
+        ("scatter-index-range", lambda: G.scatter_coo_forward(_X, _L(0, -1, 2), 3, "max"),
+         IndexError, r"index holds a value outside \[0, 3\)"),
+    ]
+
+
+_CHILD = """
+import json, re, sys
+sys.path.insert(0, sys.argv[1])
+import test_ops
+for name, call, exc, message in test_ops._raw_bad_calls():
+    try:
+        call()
+        got = "no exception"
+    except Exception as e:
+        got = f"{type(e).__name__}: {e}"
+        if isinstance(e, exc) and re.search(message, str(e)):
+            got = "ok"
+    print(json.dumps([name, got]), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def raw_bad_call_results():
+    """Runs every bad call in one child process (several of them used to
+    read out of bounds, and a crash must fail the tests, not end the
+    session); maps each case to 'ok' or what happened instead."""
+    if not ops.extension_available():
+        pytest.skip("extension not built")
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=600)
+    results = dict(json.loads(line) for line in proc.stdout.splitlines() if line.startswith("["))
+    return results, f"child exited with {proc.returncode}: {proc.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("case", [c[0] for c in _raw_bad_calls()])
+def test_registered_ops_check_their_arguments(raw_bad_call_results, case):
+    """Bad input to torch.ops.graphcl.* raises a Python exception of the
+    expected type naming the argument, never a crash or a torch-internal
+    message."""
+    results, child = raw_bad_call_results
+    assert case in results, f"the child died before this case ({child})"
+    assert results[case] == "ok", results[case]
+
+
+def test_segment_softmax_with_empty_rowptr_does_not_crash():
+    """This call used to kill the process with SIGSEGV: run it in a child so
+    that a regression fails this test instead of the whole session."""
+    if not ops.extension_available():
+        pytest.skip("extension not built")
+    import subprocess
+    import sys
+    code = ("import torch, graphcl.ops\n"
+            "try:\n"
+            "    torch.ops.graphcl.segment_softmax(torch.zeros(0, dtype=torch.long), torch.randn(4, 1))\n"
+            "except ValueError as e:\n"
+            "    print('ValueError:', e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "rowptr must have at least one entry" in proc.stdout
