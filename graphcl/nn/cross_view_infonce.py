@@ -5,12 +5,10 @@ transpose, so each tile is computed once (one GEMM instead of two forward,
 three instead of six backward)."""
 from __future__ import annotations
 
-import math
-from typing import Optional, Tuple, Union
+from typing import Tuple, Union
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _acc_dtype,
                                 _add_positive_pair_grads, _blocks, _check_block_size,
