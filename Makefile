@@ -32,7 +32,7 @@ test: setup
 	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q tests
 
 bench: setup
-	$(PY) benchmarks/ops.py --threads 2 --out benchmarks/results/ops_cpu.json
+	$(PY) benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
 
 compile-cuda: setup
 	bash .ci/compile_cuda.sh
