@@ -120,7 +120,9 @@ class FusedGCNConv(MessagePassing):
         x_src, x_dst, bipartite = split_features(x, type(self).__name__)
         graph = self._graph(edge_index, edge_weight, x_src, x_dst, bipartite)
         h = self.lin(x_src)
-        out = self.propagate(propagation_adjacency(graph, h.dtype), x=h, graph=graph)
+        # edge_weight=None: the unfused path reads the weights from adj_t
+        out = self.propagate(propagation_adjacency(graph, h.dtype), x=h, edge_weight=None,
+                             graph=graph)
         return out if self.bias is None else out + self.bias
 
     def _graph(self, edge_index, edge_weight, x_src, x_dst, bipartite) -> SparseGraph:
