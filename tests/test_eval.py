@@ -15,8 +15,8 @@ from sklearn.metrics import (adjusted_rand_score, f1_score, normalized_mutual_in
 
 from graphcl.eval import (ProbeResult, batched_f1_scores, cluster_acc, clustering_metrics,
                           kmeans_nmi_ari, linear_probe, summarize_runs)
-from graphcl.eval.linear_probe import (_class_counts, _select_macro,
-                                       _sklearn_macro_from_counts)
+from graphcl.eval._batched_probe import select_macro
+from graphcl.eval.f1 import class_counts, sklearn_macro_from_counts
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def test_batched_f1_matches_sklearn(data, c, n, b):
     y_pred = np.array([data.draw(st.lists(st.sampled_from(allowed_p), min_size=n, max_size=n))
                        for _ in range(b)])
     macro, micro = batched_f1_scores(y_true, y_pred, num_classes=c)
-    tp, pc = _class_counts(torch.as_tensor(y_pred), torch.as_tensor(y_true), c)
+    tp, pc = class_counts(torch.as_tensor(y_pred), torch.as_tensor(y_true), c)
     true = np.bincount(y_true, minlength=c)
     for i in range(b):
         ref_ma = f1_score(y_true, y_pred[i], average="macro")
@@ -301,7 +301,7 @@ def test_batched_f1_matches_sklearn(data, c, n, b):
         assert abs(float(macro[i]) - ref_ma) <= 1e-12
         assert abs(float(micro[i]) - ref_mi) <= 1e-12
         # the tie-breaking replica is bit-identical to sklearn
-        assert _sklearn_macro_from_counts(tp[i].numpy(), pc[i].numpy(), true) == ref_ma
+        assert sklearn_macro_from_counts(tp[i].numpy(), pc[i].numpy(), true) == ref_ma
 
 
 def test_batched_f1_shapes_and_errors():
@@ -332,11 +332,11 @@ def test_macro_selection_breaks_ties_like_list_index():
     tp = np.empty((t_len, r_len, c), dtype=np.int64)
     pc = np.empty_like(tp)
     for t in range(t_len):
-        a, b = _class_counts(torch.as_tensor(preds[t]), torch.as_tensor(y), c)
+        a, b = class_counts(torch.as_tensor(preds[t]), torch.as_tensor(y), c)
         tp[t], pc[t] = a.numpy(), b.numpy()
     true = np.bincount(y, minlength=c)
     vm, _ = batched_f1_scores(y, preds.reshape(-1, n), num_classes=c)
-    chosen = _select_macro(vm.view(t_len, r_len), tp, pc, true)
+    chosen = select_macro(vm.view(t_len, r_len), tp, pc, true)
     for r in range(r_len):
         scores = [f1_score(y, preds[t, r], average="macro") for t in range(t_len)]
         assert chosen[r] == scores.index(max(scores))

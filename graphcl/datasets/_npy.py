@@ -36,7 +36,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
-from typing import Any, List
+from typing import Any
 
 import numpy as np
 from numpy.lib import format as npy_format

@@ -33,7 +33,8 @@ import torch
 from torch_geometric.data import Data
 
 from graphcl.datasets._files import FileTable, read_verified_bytes
-from graphcl.datasets.heco import HECO_FILES, HECO_SPECS, _load_npy, _load_sparse
+from graphcl.datasets._readers import load_npy, load_sparse
+from graphcl.datasets.heco import HECO_FILES, HECO_SPECS
 from graphcl.datasets.planetoid import PLANETOID_FILES, load_planetoid
 from graphcl.knn import symmetrize
 
@@ -294,9 +295,9 @@ def _load_dblp(spec: SDCNSpec, root, k, features) -> Data:
     # Option B: HeCo's DBLP authors (SDCN's feature order is not available).
     sdcn_labels = _read("sdcn_dblp", "sdcn/dblp/dblp_label.txt", root)
     heco = {f: _read("sdcn_dblp", _HECO_DBLP.relative_path(f), root) for f in _DBLP_HECO_FILES}
-    x = _load_sparse(heco["a_feat.npz"]).toarray().astype(np.float32)
+    x = load_sparse(heco["a_feat.npz"]).toarray().astype(np.float32)
     _check_shape(x, spec, "heco/dblp/a_feat.npz")
-    y = _load_npy(heco["labels.npy"]).reshape(-1)
+    y = load_npy(heco["labels.npy"]).reshape(-1)
     if y.shape != (spec.num_nodes,) or not np.array_equal(y, np.round(y)):
         raise ValueError(f"heco/dblp/labels.npy: expected {spec.num_nodes} integer labels, "
                          f"got {y.dtype} {y.shape}")
@@ -307,7 +308,7 @@ def _load_dblp(spec: SDCNSpec, root, k, features) -> Data:
                           np.bincount(reference, minlength=spec.num_classes)):
         raise ValueError("heco/dblp/labels.npy and sdcn/dblp/dblp_label.txt have different label "
                          "histograms: they are not the same DBLP dataset")
-    apa = _load_sparse(heco["apa.npz"]).tocoo()
+    apa = load_sparse(heco["apa.npz"]).tocoo()
     if apa.shape != (spec.num_nodes, spec.num_nodes):
         raise ValueError(f"heco/dblp/apa.npz: shape {apa.shape}, expected "
                          f"({spec.num_nodes}, {spec.num_nodes})")

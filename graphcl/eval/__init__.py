@@ -5,14 +5,16 @@
 * :func:`kmeans_nmi_ari`: K-means on embeddings scored by NMI/ARI (HeCo clustering).
 * :func:`cluster_acc`, :func:`clustering_metrics`: Hungarian-matched ACC plus NMI,
   ARI, F1 of cluster assignments (SDCN/SCGC).
+* :func:`batched_f1_scores`: Macro/Micro-F1 of many predictions at once
+  (sklearn's definitions, from confusion counts).
 
 All metrics are fractions (not percentages); ``summary()`` methods return
 ``{metric: {"mean": ..., "std": ...}}`` with the population std (ddof=0).
 """
 from graphcl.eval.clustering import (CLUSTER_METRICS, KMeansResult, cluster_acc,
                                      clustering_metrics, kmeans_nmi_ari, summarize_runs)
-from graphcl.eval.linear_probe import (PROBE_METRICS, ProbeResult, batched_f1_scores,
-                                       linear_probe)
+from graphcl.eval.f1 import batched_f1_scores
+from graphcl.eval.linear_probe import PROBE_METRICS, ProbeResult, linear_probe
 
 __all__ = [
     "linear_probe", "ProbeResult", "batched_f1_scores", "PROBE_METRICS",

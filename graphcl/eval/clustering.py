@@ -3,30 +3,16 @@ accuracy / NMI / ARI / F1 of cluster assignments (SDCN/SCGC)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
 
-from graphcl.eval.linear_probe import _as_numpy, _check_embeddings, _summary
+from graphcl.eval._checks import check_assignment, check_embeddings, mean_std
 
 CLUSTER_METRICS = ("acc", "nmi", "ari", "f1")
-
-
-def _check_assignment(y, name: str, n: Optional[int] = None) -> np.ndarray:
-    """1-D vector of hashable labels (ints, or strings); floats must be finite."""
-    arr = _as_numpy(y, name)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has {arr.shape[0]} entries, expected {n}")
-    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or Inf values")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -51,7 +37,7 @@ class KMeansResult:
         Returns:
             ``{"nmi": {"mean", "std"}, "ari": {"mean", "std"}}``.
         """
-        return _summary({"nmi": self.nmi, "ari": self.ari})
+        return mean_std({"nmi": self.nmi, "ari": self.ari})
 
 
 def kmeans_nmi_ari(embeddings, labels, n_clusters: int,
@@ -73,10 +59,10 @@ def kmeans_nmi_ari(embeddings, labels, n_clusters: int,
     Returns:
         :class:`KMeansResult` with per-seed ``nmi``, ``ari`` and ``.summary()``.
     """
-    emb = _check_embeddings(embeddings)
+    emb = check_embeddings(embeddings)
     if not np.issubdtype(emb.dtype, np.floating):
         emb = emb.astype(np.float64)
-    y = _check_assignment(labels, "labels", emb.shape[0])
+    y = check_assignment(labels, "labels", emb.shape[0])
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
             or not 1 <= n_clusters <= emb.shape[0]:
         raise ValueError(f"n_clusters must be an int in [1, {emb.shape[0]}], got {n_clusters!r}")
@@ -129,8 +115,8 @@ def cluster_acc(y_true, y_pred) -> float:
     Returns:
         accuracy in [0, 1].
     """
-    yt = _check_assignment(y_true, "y_true")
-    yp = _check_assignment(y_pred, "y_pred", yt.shape[0])
+    yt = check_assignment(y_true, "y_true")
+    yp = check_assignment(y_pred, "y_pred", yt.shape[0])
     t, mapped, _ = _hungarian_map(yt, yp)
     return float(np.mean(mapped == t))
 
@@ -149,8 +135,8 @@ def clustering_metrics(y_true, y_pred) -> Dict[str, float]:
         classes after mapping clusters to classes with the same matching (nodes in
         unmatched clusters count as misses of their class).
     """
-    yt = _check_assignment(y_true, "y_true")
-    yp = _check_assignment(y_pred, "y_pred", yt.shape[0])
+    yt = check_assignment(y_true, "y_true")
+    yp = check_assignment(y_pred, "y_pred", yt.shape[0])
     t, mapped, k = _hungarian_map(yt, yp)
     return {
         "acc": float(np.mean(mapped == t)),
@@ -178,4 +164,8 @@ def summarize_runs(runs: Sequence[Dict[str, float]]) -> Dict[str, Dict[str, floa
     for r in runs:
         if list(r) != keys:
             raise ValueError(f"all runs must have the same metrics, got {list(r)} vs {keys}")
-    return _summary({k: np.asarray([r[k] for r in runs], dtype=np.float64) for k in keys})
+    return mean_std({k: np.asarray([r[k] for r in runs], dtype=np.float64) for k in keys})
+
+
+__all__ = ["CLUSTER_METRICS", "KMeansResult", "kmeans_nmi_ari", "cluster_acc",
+           "clustering_metrics", "summarize_runs"]
