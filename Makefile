@@ -9,7 +9,7 @@ MIRROR ?= $(abspath ../shared/data)
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench compile-cuda clean
+.PHONY: setup demo test bench readmes compile-cuda clean
 
 setup: $(STAMP)
 
@@ -29,10 +29,16 @@ demo: setup
 test: setup
 	bash .ci/compile_cuda.sh
 	PY=$(PY) bash .ci/check_cuda_bindings.sh
+	$(PY) benchmarks/make_readmes.py --check
 	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q tests
 
 bench: setup
 	$(PY) benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
+
+# Regenerate benchmarks/<method>/README.md and README.md's methods table from
+# the results JSON (make test fails while they are out of date).
+readmes: setup
+	$(PY) benchmarks/make_readmes.py
 
 compile-cuda: setup
 	bash .ci/compile_cuda.sh
