@@ -72,6 +72,9 @@ def test_node_attention_bad_inputs_name_the_argument(bipartite):
         module(x_src, nan, bipartite)
     with pytest.raises(ValueError, match="x_src is on meta but the graph is on cpu"):
         module(torch.randn(3, 4, device="meta"), torch.randn(2, 4, device="meta"), bipartite)
+    with torch.no_grad():  # a^T h = 4 * 3e38 for every node: beyond float32
+        module.att_src.fill_(1.0)
+        module.att_dst.fill_(1.0)
     with pytest.raises(ValueError, match="attention scores .* overflow torch.float32"):
         module(torch.full((3, 4), 3e38), torch.full((2, 4), 3e38), bipartite)
 
