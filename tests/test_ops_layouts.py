@@ -4,7 +4,8 @@ offset. The compiled kernels index raw pointers, so a view that reached them
 as is would be read as if it were dense and give a silently wrong answer.
 
 Public ops (graphcl.ops.*) run on both backends and the raw
-torch.ops.graphcl.* ops on the extension, in float32 and float64; forward
+torch.ops.graphcl.* ops on the extension, in float32 and float64, on the CPU
+and (marked ``cuda``, skipped without a GPU) on CUDA; forward
 values and gradients are compared with plain-PyTorch references computed on
 contiguous copies of the same values. The storage between the entries of a
 view holds NaN (floats) or other valid indices (index tensors), so reading
@@ -24,6 +25,15 @@ from graphcl import SparseGraph, ops
 DTYPES = [torch.float32, torch.float64]
 REDUCES = ["sum", "mean", "max", "min"]
 needs_extension = pytest.mark.skipif(not ops.extension_available(), reason="extension not built")
+DEVICES = ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")])]
+
+
+def kernels_or_skip(device: str, backend: str = "extension") -> None:
+    """The extension backend on CUDA needs the CUDA kernels (otherwise the
+    fallback would run under the extension's name)."""
+    if device == "cuda" and backend == "extension" and not ops.extension_has_cuda():
+        pytest.skip("graphcl was built without CUDA kernels")
 
 # A bipartite multigraph (6 target rows, 5 source columns) in CSR order: rows
 # 1 and 4 have no edges, row 0 receives source 2 twice, source 2 is the hub.
@@ -192,9 +202,11 @@ def softmax_backward_ref(edges, num_rows, out, grad):
 
 
 def contiguous_leaf(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """A contiguous CPU copy of t's values for the reference (a leaf that
+    requires grad when t does)."""
     if t is None:
         return None
-    c = t.detach().contiguous()
+    c = t.detach().cpu().contiguous()
     return c.requires_grad_() if t.requires_grad else c
 
 
@@ -203,10 +215,10 @@ def assert_grads_match(out, inputs, expected, ref_inputs, seed=0):
     `ref_inputs` (their contiguous copies), for one random grad_out."""
     g = torch.randn(expected.shape, dtype=expected.dtype,
                     generator=torch.Generator().manual_seed(seed))
-    got = torch.autograd.grad(out, inputs, g, allow_unused=True)
+    got = torch.autograd.grad(out, inputs, g.to(out.device), allow_unused=True)
     exp = torch.autograd.grad(expected, ref_inputs, g, allow_unused=True)
-    for a, b, t in zip(got, exp, inputs):
-        a = torch.zeros_like(t) if a is None else a
+    for a, b, t in zip(got, exp, ref_inputs):
+        a = torch.zeros_like(t) if a is None else a.cpu()
         b = torch.zeros_like(t) if b is None else b
         torch.testing.assert_close(a, b, equal_nan=True)
 
@@ -219,22 +231,32 @@ def base_csr():
     return torch.tensor(ROWPTR), torch.tensor(COL)
 
 
-def make_graph(rowptr_kind="contiguous", col_kind="contiguous"):
+def make_graph(device, rowptr_kind="contiguous", col_kind="contiguous"):
     rowptr, col = base_csr()
-    rowptr = index_view(rowptr, rowptr_kind)
-    col = index_view(col, col_kind, NUM_COLS)
+    rowptr = index_view(rowptr.to(device), rowptr_kind)
+    col = index_view(col.to(device), col_kind, NUM_COLS)
     return SparseGraph.from_csr(rowptr, col, num_cols=NUM_COLS), rowptr, col
 
 
-def test_issue_reproducer_strided_rowptr(backend):
-    rowptr = torch.tensor([[0, 1], [3, 4], [6, 9], [6, 9], [6, 9]])[:, 0]
-    assert ops.segment_csr(torch.arange(1., 7.), rowptr).tolist() == [6., 15., 0., 0.]
-    graph = SparseGraph.from_csr(rowptr, torch.arange(6), num_cols=6)
-    x = torch.arange(6.).unsqueeze(1)
+def on(device, t: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:
+    """t (made on the CPU, so every device sees the same values) as a leaf on
+    `device`."""
+    t = t.detach().to(device)
+    return t.requires_grad_() if requires_grad else t
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_issue_reproducer_strided_rowptr(backend, device):
+    kernels_or_skip(device, backend)
+    rowptr = torch.tensor([[0, 1], [3, 4], [6, 9], [6, 9], [6, 9]], device=device)[:, 0]
+    src = torch.arange(1., 7., device=device)
+    assert ops.segment_csr(src, rowptr).tolist() == [6., 15., 0., 0.]
+    graph = SparseGraph.from_csr(rowptr, torch.arange(6, device=device), num_cols=6)
+    x = torch.arange(6., device=device).unsqueeze(1)
     assert ops.spmm(graph, x).squeeze(1).tolist() == [3., 12., 0., 0.]
-    soft = ops.segment_softmax(graph, torch.zeros(6))
-    torch.testing.assert_close(soft, torch.tensor([1 / 3] * 3 + [1 / 3] * 3))
-    assert ops.sddmm(graph, torch.ones(4, 1), x).tolist() == [0., 1., 2., 3., 4., 5.]
+    soft = ops.segment_softmax(graph, torch.zeros(6, device=device))
+    torch.testing.assert_close(soft.cpu(), torch.tensor([1 / 3] * 6))
+    assert ops.sddmm(graph, torch.ones(4, 1, device=device), x).tolist() == [0., 1., 2., 3., 4., 5.]
 
 
 SPMM_CASES = ([("rowptr", k) for k in PTR_LAYOUTS] + [("col", k) for k in INDEX_LAYOUTS]
@@ -244,18 +266,20 @@ SPMM_CASES = ([("rowptr", k) for k in PTR_LAYOUTS] + [("col", k) for k in INDEX_
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("arg,kind", SPMM_CASES)
-def test_spmm_layouts(backend, arg, kind, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_spmm_layouts(backend, device, arg, kind, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(0)
-    graph, rowptr, col = make_graph(kind if arg == "rowptr" else "contiguous",
+    graph, rowptr, col = make_graph(device, kind if arg == "rowptr" else "contiguous",
                                     kind if arg == "col" else "contiguous")
-    x = torch.randn(NUM_COLS, FEATURES, dtype=dtype, requires_grad=True)
-    w = torch.rand(NUM_EDGES, dtype=dtype, requires_grad=True) + 0.5
+    x = on(device, torch.randn(NUM_COLS, FEATURES, dtype=dtype))
+    w = on(device, torch.rand(NUM_EDGES, dtype=dtype) + 0.5)
     x = float_view(x, kind) if arg == "x" else x
     w = float_view(w, kind) if arg == "edge_weight" else w
     out = ops.spmm(graph, x, w, reduce)
     xr, wr = contiguous_leaf(x), contiguous_leaf(w)
     expected = spmm_ref(csr_edges(rowptr, col), NUM_ROWS, xr, wr, reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out.cpu(), expected)
     assert_grads_match(out, (x, w), expected, (xr, wr))
 
 
@@ -265,18 +289,20 @@ SDDMM_CASES = ([("rowptr", k) for k in PTR_LAYOUTS] + [("col", k) for k in INDEX
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("arg,kind", SDDMM_CASES)
-def test_sddmm_layouts(backend, arg, kind, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_sddmm_layouts(backend, device, arg, kind, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(1)
-    graph, rowptr, col = make_graph(kind if arg == "rowptr" else "contiguous",
+    graph, rowptr, col = make_graph(device, kind if arg == "rowptr" else "contiguous",
                                     kind if arg == "col" else "contiguous")
-    a = torch.randn(NUM_ROWS, FEATURES, dtype=dtype, requires_grad=True)
-    b = torch.randn(NUM_COLS, FEATURES, dtype=dtype, requires_grad=True)
+    a = on(device, torch.randn(NUM_ROWS, FEATURES, dtype=dtype))
+    b = on(device, torch.randn(NUM_COLS, FEATURES, dtype=dtype))
     a = float_view(a, kind) if arg == "a" else a
     b = float_view(b, kind) if arg == "b" else b
     out = ops.sddmm(graph, a, b)
     ar, br = contiguous_leaf(a), contiguous_leaf(b)
     expected = ref.sddmm(csr_edges(rowptr, col), ar, br)
-    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out.cpu(), expected)
     assert_grads_match(out, (a, b), expected, (ar, br))
 
 
@@ -286,16 +312,18 @@ SOFTMAX_CASES = ([("rowptr", k) for k in PTR_LAYOUTS] + [("scores", k) for k in 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("arg,kind", SOFTMAX_CASES)
-def test_segment_softmax_layouts(backend, arg, kind, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_segment_softmax_layouts(backend, device, arg, kind, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(2)
-    graph, rowptr, col = make_graph(kind if arg == "rowptr" else "contiguous")
+    graph, rowptr, col = make_graph(device, kind if arg == "rowptr" else "contiguous")
     shape = (NUM_EDGES,) if arg == "scores_1d" else (NUM_EDGES, HEADS)
-    scores = (torch.randn(shape, dtype=dtype) * 3).requires_grad_()
+    scores = on(device, torch.randn(shape, dtype=dtype) * 3)
     scores = float_view(scores, kind) if arg.startswith("scores") else scores
     out = ops.segment_softmax(graph, scores)
     sr = contiguous_leaf(scores)
     expected = ref.segment_softmax(csr_edges(rowptr, col), NUM_ROWS, sr)
-    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out.cpu(), expected)
     assert_grads_match(out, (scores,), expected, (sr,))
 
 
@@ -306,16 +334,18 @@ SEGMENT_CASES = ([("rowptr", k) for k in PTR_LAYOUTS] + [("src", k) for k in FLO
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("arg,kind", SEGMENT_CASES)
-def test_segment_csr_layouts(backend, arg, kind, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_segment_csr_layouts(backend, device, arg, kind, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(3)
-    rowptr = index_view(torch.tensor(ROWPTR), kind if arg == "rowptr" else "contiguous")
+    rowptr = index_view(torch.tensor(ROWPTR, device=device), kind if arg == "rowptr" else "contiguous")
     shape = (NUM_EDGES,) if arg == "src_1d" else (NUM_EDGES, FEATURES)
-    src = torch.randn(shape, dtype=dtype, requires_grad=True)
+    src = on(device, torch.randn(shape, dtype=dtype))
     src = float_view(src, kind) if arg.startswith("src") else src
     out = ops.segment_csr(src, rowptr, reduce)
     sr = contiguous_leaf(src)
     expected = segment_ref(sr, torch.tensor(ROWPTR), reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out.cpu(), expected)
     assert_grads_match(out, (src,), expected, (sr,))
 
 
@@ -328,28 +358,34 @@ DIM_SIZE = 6  # output row 2 and 5 receive nothing
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("arg,kind", SCATTER_CASES)
-def test_scatter_layouts(backend, arg, kind, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_scatter_layouts(backend, device, arg, kind, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(4)
-    index = index_view(torch.tensor(SCATTER_INDEX), kind if arg == "index" else "contiguous", DIM_SIZE)
+    index = index_view(torch.tensor(SCATTER_INDEX, device=device),
+                       kind if arg == "index" else "contiguous", DIM_SIZE)
     shape = (len(SCATTER_INDEX),) if arg == "src_1d" else (len(SCATTER_INDEX), FEATURES)
-    src = torch.randn(shape, dtype=dtype, requires_grad=True)
+    src = on(device, torch.randn(shape, dtype=dtype))
     src = float_view(src, kind) if arg.startswith("src") else src
     out = ops.scatter(src, index, DIM_SIZE, reduce)
     sr = contiguous_leaf(src)
-    expected = scatter_ref(sr, index.contiguous(), DIM_SIZE, reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected)
+    expected = scatter_ref(sr, index.cpu().contiguous(), DIM_SIZE, reduce, rule_for(backend))
+    torch.testing.assert_close(out.cpu(), expected)
     assert_grads_match(out, (src,), expected, (sr,))
 
 
-def test_expanded_rowptr_of_a_graph_without_edges(backend):
+@pytest.mark.parametrize("device", DEVICES)
+def test_expanded_rowptr_of_a_graph_without_edges(backend, device):
     """The one valid expanded CSR pointer: all zeros (no edges)."""
-    rowptr = torch.zeros(1, dtype=torch.long).expand(5)
-    graph = SparseGraph.from_csr(rowptr, torch.zeros(0, dtype=torch.long), num_cols=3)
-    x = torch.randn(3, 2, requires_grad=True)
+    kernels_or_skip(device, backend)
+    rowptr = torch.zeros(1, dtype=torch.long, device=device).expand(5)
+    graph = SparseGraph.from_csr(rowptr, torch.zeros(0, dtype=torch.long, device=device), num_cols=3)
+    x = torch.randn(3, 2, device=device, requires_grad=True)
     for reduce in REDUCES:
         assert ops.spmm(graph, x, reduce=reduce).tolist() == [[0.0, 0.0]] * 4
-        assert ops.segment_csr(torch.zeros(0, 2), rowptr, reduce).tolist() == [[0.0, 0.0]] * 4
-    assert ops.segment_softmax(graph, torch.zeros(0)).shape == (0,)
+        assert ops.segment_csr(torch.zeros(0, 2, device=device), rowptr, reduce).tolist() == \
+            [[0.0, 0.0]] * 4
+    assert ops.segment_softmax(graph, torch.zeros(0, device=device)).shape == (0,)
 
 
 # ---------------------------------------------------------------------------
@@ -486,9 +522,11 @@ def raw_cases():
 
 
 @needs_extension
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op,name,kind,reduce", list(raw_cases()))
-def test_raw_op_layouts(op, name, kind, reduce, dtype):
+def test_raw_op_layouts(op, name, kind, reduce, dtype, device):
+    kernels_or_skip(device)
     p = Problem(dtype)
     if kind == "expanded":
         p = expanded_values(p, name)
@@ -496,6 +534,7 @@ def test_raw_op_layouts(op, name, kind, reduce, dtype):
     t = {k: v.detach().clone() for k, v in p.t.items()}
     if op == "spmm_arg_backward":
         t["arg"] = spmm_arg_ref(p.edges, NUM_ROWS, t["x"], t["weight"], reduce)
+    t = {k: v.to(device) for k, v in t.items()}
     diff_names = [n for n in ("x", "weight", "a", "b", "scores", "src") if n in RAW_OPS[op][0]
                   and op in ("spmm", "sddmm", "segment_softmax", "segment_csr", "scatter_coo")]
     for n in diff_names:
@@ -506,9 +545,9 @@ def test_raw_op_layouts(op, name, kind, reduce, dtype):
         leaves[n] = t[n]
     result = run_raw(op, t, reduce)
     out = result[0] if isinstance(result, (tuple, list)) else result
-    torch.testing.assert_close(out, expected.detach())
+    torch.testing.assert_close(out.cpu(), expected.detach())
     if op in ("spmm_forward", "scatter_coo_forward") and reduce in ("max", "min"):
-        arg = result[1]
+        arg = result[1].cpu()
         if op == "spmm_forward":
             torch.testing.assert_close(arg, spmm_arg_ref(p.edges, NUM_ROWS, p.t["x"].detach(),
                                                          p.t["weight"].detach(), reduce))

@@ -1,5 +1,5 @@
 """NaN and +-Inf in every float argument of every op, on both backends, in
-float32 and float64: values follow torch.amax / torch.amin / torch.softmax
+float32 and float64, on the CPU and (marked ``cuda``) on CUDA: values follow torch.amax / torch.amin / torch.softmax
 (NaN propagates, a softmax row holding +inf or NaN is NaN throughout) and
 gradients follow each backend's documented rule.
 
@@ -17,10 +17,10 @@ import torch
 
 import reference as ref
 from graphcl import SparseGraph, ops
-from test_ops_layouts import (COL, FEATURES, HEADS, NUM_COLS, NUM_EDGES, NUM_ROWS, ROWPTR,
-                              SCATTER_INDEX, DIM_SIZE, assert_grads_match, csr_edges,
-                              contiguous_leaf, needs_extension, rule_for, scatter_ref,
-                              segment_ref, spmm_arg_ref, spmm_ref)
+from test_ops_layouts import (COL, DEVICES, DIM_SIZE, FEATURES, HEADS, NUM_COLS, NUM_EDGES,
+                              NUM_ROWS, ROWPTR, SCATTER_INDEX, assert_grads_match, contiguous_leaf,
+                              csr_edges, kernels_or_skip, needs_extension, on, rule_for,
+                              scatter_ref, segment_ref, spmm_arg_ref, spmm_ref)
 
 DTYPES = [torch.float32, torch.float64]
 REDUCES = ["sum", "mean", "max", "min"]
@@ -29,18 +29,19 @@ NAN, INF = float("nan"), float("inf")
 SPECIALS = {"nan": [NAN], "posinf": [INF], "neginf": [-INF], "mixed": [NAN, INF, -INF]}
 
 
-def with_specials(t: torch.Tensor, specials, positions) -> torch.Tensor:
+def with_specials(t: torch.Tensor, specials, positions, device="cpu") -> torch.Tensor:
     """A copy of t with specials[k % len] at the k-th of `positions` (flat
-    indices), as a leaf that requires grad."""
+    indices), as a leaf on `device` that requires grad."""
     t = t.detach().clone()
     flat = t.view(-1)
     for k, pos in enumerate(positions):
         flat[pos] = specials[k % len(specials)]
-    return t.requires_grad_()
+    return on(device, t)
 
 
-def graph():
-    return SparseGraph.from_csr(torch.tensor(ROWPTR), torch.tensor(COL), num_cols=NUM_COLS)
+def graph(device="cpu"):
+    return SparseGraph.from_csr(torch.tensor(ROWPTR, device=device), torch.tensor(COL, device=device),
+                                num_cols=NUM_COLS)
 
 
 # Source 2 feeds rows 0 (twice), 2 and 5; 4 feeds rows 2 and 3; 0 feeds 0, 3, 5.
@@ -50,15 +51,18 @@ X_POSITIONS = [2 * FEATURES + 0, 4 * FEATURES + 1, 0 * FEATURES + 2, 2 * FEATURE
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("special", list(SPECIALS))
-def test_spmm_special_values_in_x(backend, special, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_spmm_special_values_in_x(backend, device, special, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(0)
-    x = with_specials(torch.randn(NUM_COLS, FEATURES, dtype=dtype), SPECIALS[special], X_POSITIONS)
-    w = (torch.rand(NUM_EDGES, dtype=dtype) + 0.5).requires_grad_()
-    out = ops.spmm(graph(), x, w, reduce)
+    x = with_specials(torch.randn(NUM_COLS, FEATURES, dtype=dtype), SPECIALS[special], X_POSITIONS,
+                      device)
+    w = on(device, torch.rand(NUM_EDGES, dtype=dtype) + 0.5)
+    out = ops.spmm(graph(device), x, w, reduce)
     xr, wr = contiguous_leaf(x), contiguous_leaf(w)
     edges = csr_edges(torch.tensor(ROWPTR), torch.tensor(COL))
     expected = spmm_ref(edges, NUM_ROWS, xr, wr, reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     if special in ("nan", "mixed"):
         assert out.isnan().any()
     assert_grads_match(out, (x, w), expected, (xr, wr))
@@ -67,15 +71,17 @@ def test_spmm_special_values_in_x(backend, special, reduce, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("special", ["posinf", "neginf"])
-def test_spmm_infinite_edge_weight(backend, special, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_spmm_infinite_edge_weight(backend, device, special, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(1)
-    x = torch.randn(NUM_COLS, FEATURES, dtype=dtype, requires_grad=True)
-    w = with_specials(torch.rand(NUM_EDGES, dtype=dtype) + 0.5, SPECIALS[special], [1, 7])
-    out = ops.spmm(graph(), x, w, reduce)
+    x = on(device, torch.randn(NUM_COLS, FEATURES, dtype=dtype))
+    w = with_specials(torch.rand(NUM_EDGES, dtype=dtype) + 0.5, SPECIALS[special], [1, 7], device)
+    out = ops.spmm(graph(device), x, w, reduce)
     xr, wr = contiguous_leaf(x), contiguous_leaf(w)
     edges = csr_edges(torch.tensor(ROWPTR), torch.tensor(COL))
     expected = spmm_ref(edges, NUM_ROWS, xr, wr, reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     assert not out.isfinite().all()
     assert_grads_match(out, (x, w), expected, (xr, wr))
 
@@ -93,14 +99,19 @@ def test_nan_edge_weight_is_refused(backend):
 
 @needs_extension
 @pytest.mark.parametrize("reduce", REDUCES)
-def test_raw_spmm_propagates_nan_edge_weight(reduce):
+@pytest.mark.parametrize("device", DEVICES)
+def test_raw_spmm_propagates_nan_edge_weight(device, reduce):
     """The C++ op does not refuse NaN weights (the Python layer does); it
     propagates them like every other NaN."""
+    kernels_or_skip(device)
     torch.manual_seed(2)
     x = torch.randn(NUM_COLS, FEATURES, dtype=torch.float64)
     w = torch.rand(NUM_EDGES, dtype=torch.float64) + 0.5
     w[[1, 4]] = NAN
-    out, arg = torch.ops.graphcl.spmm_forward(torch.tensor(ROWPTR), torch.tensor(COL), w, x, reduce)
+    out, arg = torch.ops.graphcl.spmm_forward(torch.tensor(ROWPTR, device=device),
+                                              torch.tensor(COL, device=device), w.to(device),
+                                              x.to(device), reduce)
+    out, arg = out.cpu(), arg.cpu()
     edges = csr_edges(torch.tensor(ROWPTR), torch.tensor(COL))
     torch.testing.assert_close(out, spmm_ref(edges, NUM_ROWS, x, w, reduce, "first"), equal_nan=True)
     assert out[0].isnan().all() and out[2].isnan().all()
@@ -110,12 +121,15 @@ def test_raw_spmm_propagates_nan_edge_weight(reduce):
 
 
 @pytest.mark.parametrize("reduce", ["max", "min"])
-def test_max_min_select_the_first_nan(backend, reduce):
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_min_select_the_first_nan(backend, device, reduce):
     """One row, entries [1, NaN, 3, NaN]: the value is NaN; the extension's
     gradient goes to the first NaN (entry 1), the fallback's is NaN for all
     four (torch.amax's rule)."""
-    g = SparseGraph.from_csr(torch.tensor([0, 4]), torch.arange(4), num_cols=4)
-    x = torch.tensor([[1.0], [NAN], [3.0], [NAN]], requires_grad=True)
+    kernels_or_skip(device, backend)
+    g = SparseGraph.from_csr(torch.tensor([0, 4], device=device), torch.arange(4, device=device),
+                             num_cols=4)
+    x = torch.tensor([[1.0], [NAN], [3.0], [NAN]], device=device, requires_grad=True)
     out = ops.spmm(g, x, reduce=reduce)
     assert out.isnan().all()
     out.sum().backward()
@@ -124,8 +138,8 @@ def test_max_min_select_the_first_nan(backend, reduce):
     else:
         assert x.grad.isnan().all()
     src = x.detach().squeeze(1).requires_grad_()
-    seg = ops.segment_csr(src, torch.tensor([0, 4]), reduce)
-    sca = ops.scatter(src, torch.zeros(4, dtype=torch.long), 1, reduce)
+    seg = ops.segment_csr(src, torch.tensor([0, 4], device=device), reduce)
+    sca = ops.scatter(src, torch.zeros(4, dtype=torch.long, device=device), 1, reduce)
     assert seg.isnan().all() and sca.isnan().all()
     if backend == "extension":
         assert torch.autograd.grad(seg.sum(), src)[0].tolist() == [0.0, 1.0, 0.0, 0.0]
@@ -135,18 +149,19 @@ def test_max_min_select_the_first_nan(backend, reduce):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("arg", ["a", "b"])
 @pytest.mark.parametrize("special", list(SPECIALS))
-def test_sddmm_special_values(backend, special, arg, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_sddmm_special_values(backend, device, special, arg, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(3)
-    a = torch.randn(NUM_ROWS, FEATURES, dtype=dtype, requires_grad=True)
-    b = torch.randn(NUM_COLS, FEATURES, dtype=dtype, requires_grad=True)
-    if arg == "a":
-        a = with_specials(a, SPECIALS[special], [0, 2 * FEATURES + 1, 3 * FEATURES + 2])
-    else:
-        b = with_specials(b, SPECIALS[special], X_POSITIONS)
-    out = ops.sddmm(graph(), a, b)
+    a = torch.randn(NUM_ROWS, FEATURES, dtype=dtype)
+    b = torch.randn(NUM_COLS, FEATURES, dtype=dtype)
+    positions = {"a": [0, 2 * FEATURES + 1, 3 * FEATURES + 2], "b": X_POSITIONS}
+    a = with_specials(a, SPECIALS[special], positions["a"] if arg == "a" else [], device)
+    b = with_specials(b, SPECIALS[special], positions["b"] if arg == "b" else [], device)
+    out = ops.sddmm(graph(device), a, b)
     ar, br = contiguous_leaf(a), contiguous_leaf(b)
     expected = ref.sddmm(csr_edges(torch.tensor(ROWPTR), torch.tensor(COL)), ar, br)
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     assert not out.isfinite().all()
     assert_grads_match(out, (a, b), expected, (ar, br))
 
@@ -165,27 +180,32 @@ SOFTMAX_SPECIALS = {
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("special", list(SOFTMAX_SPECIALS))
 @pytest.mark.parametrize("one_head", [False, True])
-def test_segment_softmax_special_values(backend, special, one_head, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_segment_softmax_special_values(backend, device, special, one_head, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(4)
     scores = torch.randn(NUM_EDGES, HEADS, dtype=dtype) * 3
     for (e, h), v in SOFTMAX_SPECIALS[special].items():
         scores[e, h] = v
     if one_head:
         scores = scores[:, 0].contiguous()
-    scores.requires_grad_()
-    out = ops.segment_softmax(graph(), scores)
+    scores = on(device, scores)
+    out = ops.segment_softmax(graph(device), scores)
     sr = contiguous_leaf(scores)
     expected = ref.segment_softmax(csr_edges(torch.tensor(ROWPTR), torch.tensor(COL)), NUM_ROWS, sr)
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     assert_grads_match(out, (scores,), expected, (sr,))
 
 
-def test_softmax_row_with_inf_is_what_torch_gives(backend):
+@pytest.mark.parametrize("device", DEVICES)
+def test_softmax_row_with_inf_is_what_torch_gives(backend, device):
     """torch.softmax of a row holding +inf is NaN throughout (inf - inf),
     not a mix of 0 and NaN; rows without it are untouched."""
-    g = SparseGraph.from_csr(torch.tensor([0, 3, 5]), torch.tensor([0, 1, 2, 0, 1]), num_cols=3)
+    kernels_or_skip(device, backend)
+    g = SparseGraph.from_csr(torch.tensor([0, 3, 5], device=device),
+                             torch.tensor([0, 1, 2, 0, 1], device=device), num_cols=3)
     scores = torch.tensor([1.0, INF, 2.0, 0.5, -1.0])
-    out = ops.segment_softmax(g, scores)
+    out = ops.segment_softmax(g, scores.to(device)).cpu()
     torch.testing.assert_close(out[:3], torch.softmax(scores[:3], 0), equal_nan=True)
     assert out[:3].isnan().all()
     torch.testing.assert_close(out[3:], torch.softmax(scores[3:], 0))
@@ -197,39 +217,45 @@ SRC_POSITIONS = [1 * FEATURES, 4 * FEATURES + 1, 7 * FEATURES + 2, 8 * FEATURES 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("special", list(SPECIALS))
-def test_segment_csr_special_values(backend, special, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_segment_csr_special_values(backend, device, special, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(5)
     src = with_specials(torch.randn(NUM_EDGES, FEATURES, dtype=dtype), SPECIALS[special],
-                        SRC_POSITIONS)
-    out = ops.segment_csr(src, torch.tensor(ROWPTR), reduce)
+                        SRC_POSITIONS, device)
+    out = ops.segment_csr(src, torch.tensor(ROWPTR, device=device), reduce)
     sr = contiguous_leaf(src)
     expected = segment_ref(sr, torch.tensor(ROWPTR), reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     assert_grads_match(out, (src,), expected, (sr,))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("special", list(SPECIALS))
-def test_scatter_special_values(backend, special, reduce, dtype):
+@pytest.mark.parametrize("device", DEVICES)
+def test_scatter_special_values(backend, device, special, reduce, dtype):
+    kernels_or_skip(device, backend)
     torch.manual_seed(6)
     src = with_specials(torch.randn(len(SCATTER_INDEX), FEATURES, dtype=dtype), SPECIALS[special],
-                        SRC_POSITIONS)
+                        SRC_POSITIONS, device)
     index = torch.tensor(SCATTER_INDEX)
-    out = ops.scatter(src, index, DIM_SIZE, reduce)
+    out = ops.scatter(src, index.to(device), DIM_SIZE, reduce)
     sr = contiguous_leaf(src)
     expected = scatter_ref(sr, index, DIM_SIZE, reduce, rule_for(backend))
-    torch.testing.assert_close(out, expected, equal_nan=True)
+    torch.testing.assert_close(out.cpu(), expected, equal_nan=True)
     assert_grads_match(out, (src,), expected, (sr,))
 
 
 @pytest.mark.parametrize("reduce", ["max", "min"])
-def test_nan_free_max_min_keep_the_first_of_ties(backend, reduce):
+@pytest.mark.parametrize("device", DEVICES)
+def test_nan_free_max_min_keep_the_first_of_ties(backend, device, reduce):
     """The NaN test added per element must not change the tie rule of the
     extension (first entry), nor the fallback's (split evenly)."""
-    src = torch.tensor([[2.0], [5.0], [5.0], [-1.0], [-1.0]], requires_grad=True)
+    kernels_or_skip(device, backend)
+    src = torch.tensor([[2.0], [5.0], [5.0], [-1.0], [-1.0]], device=device, requires_grad=True)
     target = 5.0 if reduce == "max" else -1.0
-    out = ops.segment_csr(src, torch.tensor([0, 5]), reduce)
+    out = ops.segment_csr(src, torch.tensor([0, 5], device=device), reduce)
     assert out.item() == target
     grad = torch.autograd.grad(out.sum(), src)[0].squeeze(1).tolist()
     ties = [1, 2] if reduce == "max" else [3, 4]
