@@ -2,9 +2,17 @@
 
 They materialise per-edge tensors and rely on PyTorch's autograd, so they are
 slower and use more memory than the kernels, but they run on any device and
-dtype and need nothing compiled. On exact ties, max/min gradients are split
-evenly among the tied entries (PyTorch's rule) where the kernels give them to
-the first one.
+dtype and need nothing compiled. Values agree with the kernels, NaN and Inf
+included: max/min propagate NaN like ``torch.amax``/``torch.amin`` (the
+``scatter_reduce`` underneath does, on CPU and CUDA), and a softmax row holding
+NaN or +inf is NaN throughout, like ``torch.softmax``. Both backends support
+derivatives of any order.
+
+Gradients of max/min follow PyTorch's rule here: on exact ties they are split
+evenly among the tied entries, and every entry of a segment holding NaN gets
+a NaN gradient. The kernels instead give the whole gradient to the one entry
+they selected: the first NaN of the segment, else its first maximum
+(minimum).
 """
 from __future__ import annotations
 
