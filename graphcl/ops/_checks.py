@@ -99,6 +99,8 @@ def graph_input(sizes: Callable[[Dict[str, object]], Tuple[Optional[int], Option
             if args and isinstance(args[0], SparseGraph):
                 return op(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
+            if isinstance(bound.arguments["graph"], SparseGraph):  # passed by keyword
+                return op(*args, **kwargs)
             graph = as_sparse_graph(bound.arguments["graph"], size=sizes(bound.arguments),
                                     name="graph")
             bound.arguments["graph"] = graph

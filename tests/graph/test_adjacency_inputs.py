@@ -70,6 +70,10 @@ def test_a_sparse_graph_keeps_csr_order(backend):
     a, b = torch.randn(N, 4), torch.randn(N, 4)
     row, col = graph.row.long(), graph.col.long()
     torch.testing.assert_close(ops.sddmm(graph, a, b), (a[row] * b[col]).sum(-1))
+    torch.testing.assert_close(ops.sddmm(a=a, b=b, graph=graph), (a[row] * b[col]).sum(-1))
+    w = torch.rand(graph.num_edges)
+    torch.testing.assert_close(ops.spmm(x=a, graph=graph, edge_weight=w),
+                               ops.spmm(graph, a, w))
 
 
 def test_ops_on_a_bipartite_edge_index(backend):
