@@ -2,6 +2,13 @@
 
 Files are kept under ``$GRAPHCL_DATA`` (default ``~/.cache/graphcl``), copied
 from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
+
+* :mod:`~graphcl.datasets.planetoid`: Cora and CiteSeer (``Data``).
+* :mod:`~graphcl.datasets.heco`: HeCo's ACM, DBLP, AMiner, Freebase (``HeteroData``),
+  and :mod:`~graphcl.datasets.positives`, their metapath-count positives.
+* :mod:`~graphcl.datasets.sdcn`: the SDCN / SCGC clustering datasets (``Data``).
+* Private: ``_files`` (fetching and sha256 verification), ``_npy`` (the
+  restricted unpickler), ``_readers`` (``.npy`` / ``.npz`` readers).
 """
 from typing import Dict
 
@@ -26,8 +33,11 @@ from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, 
 DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES}
 
 __all__ = [
-    "ChecksumError", "DownloadError", "DATASET_FILES", "data_root", "mirror_root",
-    "fetch_file", "fetch_all", "read_verified_bytes", "load_planetoid",
-    "HECO_FILES", "HeCoDataset", "MissingChecksumError", "load_heco", "is_valid_topt_selection", "topt_positives",
-    "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError", "load_sdcn", "UnsafePickleError",
+    # files: where they live, how they are fetched and verified
+    "data_root", "mirror_root", "fetch_file", "fetch_all", "read_verified_bytes", "DATASET_FILES",
+    "ChecksumError", "DownloadError", "MissingChecksumError", "UnsafePickleError",
+    # loaders
+    "load_planetoid",
+    "load_heco", "HeCoDataset", "HECO_FILES", "topt_positives", "is_valid_topt_selection",
+    "load_sdcn", "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError",
 ]

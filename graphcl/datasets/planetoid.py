@@ -91,3 +91,6 @@ def load_planetoid(name: str, root: Union[str, os.PathLike, None] = None) -> Dat
         with warnings.catch_warnings():
             data = read_planetoid_data(staging, key)
     return data
+
+
+__all__ = ["PLANETOID_COMMIT", "PLANETOID_FILES", "load_planetoid"]

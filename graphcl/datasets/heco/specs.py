@@ -242,5 +242,5 @@ def heco_spec(name: str) -> HeCoSpec:
 
 
 
-__all__ = ["HECO_COMMIT", "HECO_SPECS", "HECO_FILES", "SPLIT_RATIOS", "HeCoSpec", "MissingChecksumError",
-           "heco_spec"]
+__all__ = ["HECO_COMMIT", "HECO_SPECS", "HECO_FILES", "SPLIT_RATIOS", "HeCoSpec",
+           "MissingChecksumError", "heco_spec"]

@@ -1,7 +1,6 @@
-"""Tests for graphcl.datasets.sdcn: the SDCN / SCGC clustering datasets.
+"""Tests for graphcl.datasets.sdcn.loader: load_sdcn on the SDCN / SCGC clustering datasets.
 
-Files come from the local mirror (../shared/data, or $GRAPHCL_MIRROR) into a
-fresh data root per test; nothing is downloaded.
+Data come from the local mirror into a temporary data root; nothing is downloaded.
 """
 import sys
 import urllib.request
@@ -14,21 +13,17 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.utils import is_undirected
 
+from datasets_support import mirror_dir
 from graphcl.datasets import (
-    DATASET_FILES,
-    HECO_FILES,
     ChecksumError,
     MissingFeaturesError,
     SDCN_FILES,
-    SDCN_NAMES,
     load_planetoid,
     load_sdcn,
 )
-from graphcl.datasets import _files, sdcn
-from conftest import mirror_dir
+from graphcl.datasets import _files
 
 pytestmark = pytest.mark.usefixtures("fresh_verification_cache")
-
 
 # name: (N, d, classes, directed edges after symmetrisation, class counts)
 FACTS = {
@@ -39,10 +34,14 @@ FACTS = {
     "cora": (2708, 1433, 7, 10556, [351, 217, 418, 818, 426, 298, 180]),
     "citeseer": (3327, 3703, 6, 9104, [264, 590, 668, 701, 596, 508]),
 }
+
+
 FEATURELESS = {
     "hhar": (10299, 561, 6, [1722, 1544, 1406, 1777, 1906, 1944]),
     "reut": (10000, 2000, 4, [4312, 2403, 2471, 814]),
 }
+
+
 # Symmetrised edge counts of every shipped kNN graph (lines in the file in brackets).
 KNN_EDGES = {
     "usps": {1: 15162, 3: 42904, 5: 69992, 10: 137634},  # (9298 k lines)
@@ -90,30 +89,6 @@ def _check_graph(data, n: int, edges: int):
     # Coalesced: strictly increasing in row-major order (sorted, no duplicates).
     key = ei[0] * n + ei[1]
     assert bool((key[1:] > key[:-1]).all())
-
-
-# ---------------------------------------------------------------------------
-# Registry
-# ---------------------------------------------------------------------------
-
-def test_registry_names_and_layout():
-    assert sorted(SDCN_FILES) == ["sdcn_acm", "sdcn_cite", "sdcn_dblp", "sdcn_hhar", "sdcn_reut",
-                                  "sdcn_usps"]
-    assert all(DATASET_FILES[name] == table for name, table in SDCN_FILES.items())
-    assert set(SDCN_NAMES) == {"usps", "hhar", "reut", "acm", "cite", "dblp", "cora", "citeseer"}
-    for name in ("usps", "hhar", "reut"):
-        assert {f"sdcn/{name}/{name}{k}_graph.txt" for k in (1, 3, 5, 10)} <= set(SDCN_FILES[f"sdcn_{name}"])
-    # The HeCo and Planetoid files that dblp and cite read are the registered ones.
-    for rel in ("heco/dblp/a_feat.npz", "heco/dblp/labels.npy", "heco/dblp/apa.npz"):
-        assert SDCN_FILES["sdcn_dblp"][rel] == HECO_FILES["heco_dblp"][rel]
-    assert {rel for rel in SDCN_FILES["sdcn_cite"] if rel.startswith("planetoid/")} == \
-        set(DATASET_FILES["citeseer"])
-
-
-def test_registry_matches_the_mirror(mirror):
-    for table in SDCN_FILES.values():
-        for rel, (sha256, _) in table.items():
-            assert _files.sha256_of_file(mirror / rel) == sha256, rel
 
 
 # ---------------------------------------------------------------------------
@@ -321,31 +296,3 @@ def test_truncated_graph_raises_checksum_error(mirrored_root):
     path.write_bytes(b"".join(lines[: len(lines) // 2]))  # whole lines: still parses
     with pytest.raises(ChecksumError, match="acm_graph.txt"):
         load_sdcn("acm")
-
-
-def test_out_of_range_edge_ids_name_the_file():
-    spec = sdcn.SDCN_SPECS["usps"]
-    with pytest.raises(ValueError, match=r"sdcn/usps/usps3_graph\.txt: node ids must lie in \[0, 9298\)"):
-        sdcn._parse_edges(b"0 1\n9298 5\n", "sdcn/usps/usps3_graph.txt", spec.num_nodes)
-    with pytest.raises(ValueError, match=r"usps3_graph\.txt: node ids"):
-        sdcn._parse_edges(b"0 -1\n", "sdcn/usps/usps3_graph.txt", spec.num_nodes)
-    with pytest.raises(ValueError, match=r"usps3_graph\.txt: expected one 'i j' pair"):
-        sdcn._parse_edges(b"0 1 2\n3 4 5\n", "sdcn/usps/usps3_graph.txt", spec.num_nodes)
-    with pytest.raises(ValueError, match=r"usps3_graph\.txt: expected one 'i j' pair"):
-        sdcn._parse_edges(b"0 1\n2\n", "sdcn/usps/usps3_graph.txt", spec.num_nodes)
-    assert sdcn._parse_edges(b"0 1\n9297 3\n", "f", 9298).tolist() == [[0, 9297], [1, 3]]
-
-
-def test_bad_label_files_name_the_file():
-    spec = sdcn.SDCN_SPECS["acm"]
-    good = b"".join(b"%d\n" % (i % 3) for i in range(3025))
-    assert sdcn._parse_labels(good, "sdcn/acm/acm_label.txt", spec).shape == (3025,)
-    with pytest.raises(ValueError, match=r"acm_label\.txt: expected 3025 labels, got 3024"):
-        sdcn._parse_labels(good[:-2], "sdcn/acm/acm_label.txt", spec)
-    with pytest.raises(ValueError, match=r"acm_label\.txt: labels must lie in \[0, 3\)"):
-        sdcn._parse_labels(good.replace(b"2\n", b"3\n", 1), "sdcn/acm/acm_label.txt", spec)
-    hhar = sdcn.SDCN_SPECS["hhar"]  # 1-based on disk: a 0 is out of range
-    labels = b"".join(b"%d\n" % (1 + i % 6) for i in range(10299))
-    assert sdcn._parse_labels(labels, "h", hhar).min() == 0
-    with pytest.raises(ValueError, match=r"hhar_label\.txt: labels must lie in \[1, 7\)"):
-        sdcn._parse_labels(b"0\n" + labels[2:], "sdcn/hhar/hhar_label.txt", hhar)

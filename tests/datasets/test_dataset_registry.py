@@ -1,0 +1,137 @@
+"""Tests for the dataset registry (graphcl.datasets.DATASET_FILES) and the dataset cards
+``datasets/<name>.md``: the registry matches the mirror's files and their upstream
+URLs, and every card repeats its registry table, sizes and licence.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+from datasets_support import CARDS, mirror_dir
+from graphcl.datasets import DATASET_FILES, HECO_FILES
+from graphcl.datasets import _files
+from graphcl.datasets.heco import HECO_COMMIT, HECO_SPECS
+from graphcl.datasets.planetoid import PLANETOID_COMMIT
+from graphcl.datasets.sdcn import SDCN_COMMIT
+
+ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
+
+
+HECO_URL_PREFIX = f"https://raw.githubusercontent.com/liun-online/HeCo/{HECO_COMMIT}/data/"
+
+
+SDCN_URL_PREFIX = f"https://raw.githubusercontent.com/bdy9527/SDCN/{SDCN_COMMIT}/"
+
+
+# The two SDCN feature files that come from other repositories (SOURCES.md of the mirror).
+SDCN_OTHER_URLS = {
+    "sdcn/usps/usps.h5": "https://raw.githubusercontent.com/niuers/Learning-From-Data-A-Short-Course/"
+                         "879a698b960e5867f7c2b11f8938fa89c3d21839/data/usps.h5",
+    "sdcn/acm/ACM3025.mat": "https://raw.githubusercontent.com/googlebaba/WWW2020-O2MAC/"
+                            "f663628eddd253c23c5c60f5a098c1ad38e92e6d/data/ACM3025.mat",
+}
+
+
+# What each family's card must say about its licence.
+LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
+                "sdcn": ("Apache-2.0",)}
+
+
+def _family(name: str) -> str:
+    for family in ("heco", "sdcn"):
+        if name.startswith(family + "_"):
+            return family
+    return "planetoid"
+
+
+def _original_url(name: str, rel: str) -> str:
+    """Every registered file's URL is its upstream path at the pinned commit.
+
+    The SDCN tables also list the HeCo / Planetoid files they read, so the
+    URL follows the file's folder, not the dataset family.
+    """
+    if rel.startswith("heco/"):
+        return HECO_URL_PREFIX + rel[len("heco/"):]
+    if rel.startswith("sdcn/"):
+        if rel in SDCN_OTHER_URLS:
+            return SDCN_OTHER_URLS[rel]
+        folder = "graph" if rel.endswith("_graph.txt") else "data"
+        return f"{SDCN_URL_PREFIX}{folder}/{Path(rel).name}"
+    return ORIGINAL_URL_PREFIX + Path(rel).name
+
+
+@pytest.fixture
+def mirror() -> Path:
+    path = mirror_dir()
+    if not (path / "planetoid" / "ind.cora.x").is_file():
+        pytest.skip(f"no data mirror at {path} (set GRAPHCL_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def heco_mirror() -> Path:
+    path = mirror_dir()
+    if not (path / "heco" / "acm" / "labels.npy").is_file():
+        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------
+
+def test_registry_matches_the_mirror_files(mirror):
+    for name, files in DATASET_FILES.items():
+        for rel, (sha256, url) in files.items():
+            assert _files.sha256_of_file(mirror / rel) == sha256, rel
+            assert url == _original_url(name, rel)
+
+
+# ---------------------------------------------------------------------------
+# Dataset cards
+# ---------------------------------------------------------------------------
+
+_CARD_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([\d,]+)\s*\|\s*`([0-9a-f]{64})`\s*\|\s*(\S+)\s*\|\s*$")
+
+
+def _card_table(card: Path):
+    rows = {}
+    for line in card.read_text(encoding="utf-8").splitlines():
+        match = _CARD_ROW.match(line)
+        if match:
+            rel, size, sha256, url = match.groups()
+            assert rel not in rows, f"{card.name} lists {rel} twice"
+            rows[rel] = (int(size.replace(",", "")), sha256, url)
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(DATASET_FILES))
+def test_card_table_equals_registry(name):
+    card = CARDS / f"{name}.md"
+    assert card.is_file(), f"dataset {name!r} has no card {card}"
+    rows = _card_table(card)
+    assert {rel: (sha, url) for rel, (_, sha, url) in rows.items()} == dict(DATASET_FILES[name])
+    text = card.read_text(encoding="utf-8")
+    assert all(phrase in text for phrase in LICENCE_TEXT[_family(name)])
+
+
+@pytest.mark.parametrize("name", sorted(DATASET_FILES))
+def test_card_sizes_match_the_mirror(name, mirror):
+    for rel, (size, _, _) in _card_table(CARDS / f"{name}.md").items():
+        assert (mirror / rel).stat().st_size == size, rel
+
+
+@pytest.mark.parametrize("name", sorted(HECO_FILES))
+def test_card_lists_every_mirror_file(name, heco_mirror):
+    """The registry/card agreement, sizes and hashes are checked for every
+    dataset above; here: a HeCo card leaves no file out."""
+    rows = _card_table(CARDS / f"{name}.md")
+    assert sorted(rows) == sorted(f"heco/{p.parent.name}/{p.name}"
+                                  for p in (heco_mirror / "heco" / name[len("heco_"):]).iterdir())
+
+
+def test_freebase_card_lists_the_layout():
+    text = (CARDS / "heco_freebase.md").read_text(encoding="utf-8")
+    for file in HECO_SPECS["freebase"].files:
+        assert f"`heco/freebase/{file}`" in text, file
+    assert "checksums=" in text and "SHA256SUMS" in text and HECO_COMMIT in text

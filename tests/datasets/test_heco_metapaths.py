@@ -1,0 +1,119 @@
+"""Tests for graphcl.datasets.heco.metapaths: metapath adjacencies from the relation lists,
+and DBLP's aptpa.npz regenerated from pa.txt and pt.txt.
+
+Data come from the local mirror (../shared/data/heco, or $GRAPHCL_MIRROR) into a
+temporary data root; nothing is downloaded. Each real dataset is loaded once
+per test session (datasets_support.load_heco_once).
+"""
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from datasets_support import csr, load_heco_once, mirror_dir, sha256_hex
+from graphcl.datasets import DownloadError
+from graphcl.datasets.heco import HECO_SPECS, load_heco, metapath_from_relations
+
+PROVIDED = ["acm", "dblp", "aminer"]
+
+
+@pytest.fixture(scope="module")
+def mirror() -> Path:
+    path = mirror_dir()
+    if not (path / "heco" / "acm" / "labels.npy").is_file():
+        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory, mirror):
+    """One temporary data root for the module, filled from the mirror only."""
+    root = tmp_path_factory.mktemp("heco-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHCL_DATA", str(root))
+        mp.setenv("GRAPHCL_MIRROR", str(mirror))
+
+        def refuse(url, *args, **kwargs):
+            raise AssertionError(f"unexpected download of {url}")
+
+        mp.setattr(urllib.request, "urlopen", refuse)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def heco(module_env):
+    """Lazily loaded datasets, each loaded at most once per test session."""
+    return load_heco_once
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(url, *args, **kwargs):
+        raise AssertionError(f"unexpected download of {url}")
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+# ---------------------------------------------------------------------------
+# Metapaths from the relation lists
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PROVIDED)
+def test_metapaths_equal_the_relation_list_rule(heco, mirror, name):
+    data = heco(name)
+    spec = HECO_SPECS[name]
+    relations = {s: np.loadtxt(mirror / "heco" / name / f"{s}.txt", dtype=np.int64) for s in spec.relations}
+    n = data[spec.target].num_nodes
+    for m in spec.metapaths:
+        rebuilt = metapath_from_relations(spec, m, relations).tocsr()
+        loaded = csr(data[spec.target, m, spec.target].edge_index, n)
+        assert (rebuilt != loaded).nnz == 0, m
+
+
+# ---------------------------------------------------------------------------
+# DBLP aptpa.npz: regenerated from pa.txt and pt.txt
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def mirror_without_aptpa(tmp_path, mirror, monkeypatch):
+    partial = tmp_path / "mirror" / "heco" / "dblp"
+    partial.mkdir(parents=True)
+    for f in (mirror / "heco" / "dblp").iterdir():
+        if f.name != "aptpa.npz":
+            (partial / f.name).symlink_to(f)
+    monkeypatch.setenv("GRAPHCL_MIRROR", str(tmp_path / "mirror"))
+    return partial
+
+
+def test_aptpa_is_regenerated_when_missing(heco, tmp_path, mirror, mirror_without_aptpa, no_network):
+    shipped = heco("dblp")["author", "aptpa", "author"].edge_index
+    root = tmp_path / "data"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_heco("dblp", root=root)
+    assert torch.equal(data["author", "aptpa", "author"].edge_index, shipped)
+    installed = root / "heco" / "dblp" / "aptpa.npz"
+    if installed.exists():
+        # Same numpy/scipy/zlib as the file's maker: byte-identical, hence cached.
+        assert sha256_hex(installed.read_bytes()) == HECO_SPECS["dblp"].files["aptpa.npz"]
+        assert not caught
+    else:
+        assert any("aptpa.npz" in str(w.message) for w in caught)
+    # The same (row, col) set as the shipped file, read independently.
+    shipped_csr = sp.load_npz(mirror / "heco" / "dblp" / "aptpa.npz").tocsr()
+    regenerated = csr(data["author", "aptpa", "author"].edge_index, 4057)
+    assert regenerated.nnz == shipped_csr.nnz == 7043571
+    assert (regenerated != shipped_csr).nnz == 0
+
+
+def test_aptpa_regeneration_needs_the_relation_lists(tmp_path, monkeypatch, mirror_without_aptpa):
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    (mirror_without_aptpa / "pt.txt").unlink()
+    with pytest.raises(DownloadError, match=r"aptpa\.npz.*rebuilds it from pa\.txt, pt\.txt.*APT = PA"):
+        load_heco("dblp", root=tmp_path / "data")
