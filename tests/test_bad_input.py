@@ -64,7 +64,7 @@ def test_spmm_argument_errors(backend, graph):
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         ops.spmm(graph, [[1.0]])
     with pytest.raises(TypeError, match="graph must be a graphcl.SparseGraph"):
-        ops.spmm(torch.tensor([[0, 1], [1, 0]]), x)
+        ops.spmm([[0, 1], [1, 0]], x)  # a list: not a graph (an edge_index tensor would be)
     with pytest.raises(ValueError, match="reduce must be one of"):
         ops.spmm(graph, x, reduce="prod")
     with pytest.raises(TypeError, match="edge_weight has dtype torch.float64"):
