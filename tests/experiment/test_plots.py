@@ -5,6 +5,8 @@ import torch
 from graphcl.experiment import run_seeds
 from graphcl.experiment.plots import plot_embedding_projection, plot_results
 
+from toy_method import toy_method  # noqa: F401 (fixture)
+
 
 def _png_size(path):
     import matplotlib.image

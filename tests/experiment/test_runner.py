@@ -8,7 +8,7 @@ from graphcl.experiment import (merge_results, read_results, run_seeds, seed_eve
                                 write_json_atomic)
 from graphcl.experiment.results import SCHEMA_VERSION
 
-from toy_method import LOADS, ToyConfig
+from toy_method import LOADS, ToyConfig, toy_method  # noqa: F401 (fixture)
 
 
 def test_run_seeds_writes_the_shared_schema(toy_method, tmp_path):

@@ -1,6 +1,8 @@
 from graphcl.experiment import markdown_table, run_seeds, terminal_table
 from graphcl.experiment.tables import seed_ranges
 
+from toy_method import toy_method  # noqa: F401 (fixture)
+
 
 def test_seed_ranges():
     assert seed_ranges([13, 4, 5, 6, 12]) == "4-6, 12-13"

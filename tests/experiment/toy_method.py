@@ -42,3 +42,12 @@ TOY = Method(name="toy", title="Toy", paper="nobody, 2026", url="https://example
              make_config=lambda dataset, args: ToyConfig(dataset),
              config_type=ToyConfig, load_data=toy_load, run_seed=toy_run_seed,
              paper_results={"toy": {"test": {"acc": (50.0, 1.0)}}})
+
+
+@pytest.fixture
+def toy_method():
+    """The toy method, registered for one test (test modules import this fixture)."""
+    register_method(TOY)
+    LOADS.clear()
+    yield TOY
+    registry._REGISTRY.pop("toy", None)
