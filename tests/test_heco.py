@@ -63,7 +63,7 @@ def tiny_inputs():
 def test_model_trains_on_a_tiny_graph(hard_negatives):
     features, num_nodes, metapaths, neighbors, pos = tiny_inputs()
     cfg = paper_config("acm").with_overrides(hidden=16, hard_negatives=hard_negatives)
-    model = HeCo([12, None, None], num_nodes, 2, cfg)
+    model = HeCo.from_config([12, None, None], num_nodes, 2, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     gen = torch.Generator().manual_seed(0)
     losses = []
@@ -89,7 +89,7 @@ def test_dense_positives_give_the_same_loss_and_gradients(hard_negatives):
            ).clamp_max(1).to_sparse()
     cfg = paper_config("acm").with_overrides(hidden=16, hard_negatives=hard_negatives)
     torch.manual_seed(0)
-    model = HeCo([12, None, None], num_nodes, 2, cfg)
+    model = HeCo.from_config([12, None, None], num_nodes, 2, cfg)
     grads = []
     for mask in (pos, pos.to_dense()):
         model.zero_grad()
@@ -134,7 +134,7 @@ def test_config_validation():
     with pytest.raises(ValueError, match="no HeCo config"):
         paper_config("imdb")
     with pytest.raises(ValueError, match="sample_rate has 1 entries but there are 2"):
-        HeCo([12, None, None], [30, 40, 5], 2, cfg)
+        HeCo.from_config([12, None, None], [30, 40, 5], 2, cfg)
 
 
 @pytest.fixture(scope="module")
@@ -188,62 +188,44 @@ def test_cli_writes_results(tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 1000 and (tmp_path / "z.png").stat().st_size > 1000
 
 
-def test_hard_negative_loss_matches_dense_formula():
-    """With hard negatives each direction's loss is
-    logaddexp(LSE_all_i, LSE_mix_i) - LSE_pos_i, written out densely here."""
-    from graphcl.methods.heco.model import mixed_hard_negatives
-    g = torch.Generator().manual_seed(3)
-    a = torch.randn(12, 5, generator=g, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(12, 5, generator=g, dtype=torch.float64, requires_grad=True)
-    pos = ((torch.rand(12, 12, generator=g) < 0.2) | torch.eye(12, dtype=torch.bool)).double()
-    cfg = paper_config("acm").with_overrides(hard_negatives=3, tau=0.7)
-    model = HeCo([12, None, None], [12, 4, 4], 1, cfg)
-    from graphcl.nn.infonce import multi_positive_infonce
-    per_row = multi_positive_infonce(a, b, pos.to_sparse(), 0.7, reduction="none")
-    got = model._add_hard_negatives(per_row, a, b, pos.to_sparse(),
-                                    torch.Generator().manual_seed(9)).mean()
-    sim = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).t()
-    sim = sim / 0.7
-    lse_all = torch.logsumexp(sim, 1)
-    lse_pos = torch.logsumexp(sim + pos.log(), 1)
-    lse_mix = mixed_hard_negatives(a, b, pos.to_sparse(), 0.7, 3, cfg.hard_negative_mix,
-                                   torch.Generator().manual_seed(9))
-    expected = (torch.logaddexp(lse_all, lse_mix) - lse_pos).mean()
-    torch.testing.assert_close(got, expected)
-    torch.testing.assert_close(torch.autograd.grad(got, (a, b)),
-                               torch.autograd.grad(expected, (a, b)))
+def test_explicit_arguments_build_the_same_model_as_the_config():
+    """HeCo takes explicit arguments; from_config is only the mapping."""
+    features, num_nodes, metapaths, neighbors, pos = tiny_inputs()
+    cfg = paper_config("acm").with_overrides(hidden=16)
+    torch.manual_seed(0)
+    from_config = HeCo.from_config([12, None, None], num_nodes, 2, cfg)
+    torch.manual_seed(0)
+    explicit = HeCo([12, None, None], num_nodes, 2, cfg.sample_rate, hidden=16,
+                    feat_drop=cfg.feat_drop, attn_drop=cfg.attn_drop, tau=cfg.tau, lam=cfg.lam)
+    assert from_config.state_dict().keys() == explicit.state_dict().keys()
+    for key, value in from_config.state_dict().items():
+        assert torch.equal(value, explicit.state_dict()[key]), key
+    losses = []
+    for model in (from_config, explicit):
+        torch.manual_seed(5)
+        losses.append(model.loss(features, metapaths, neighbors, pos,
+                                 torch.Generator().manual_seed(0)))
+    assert torch.equal(losses[0], losses[1])
 
 
-@pytest.mark.parametrize("block_size", [5, 64])
-def test_hard_negative_helpers_agree_on_dense_and_sparse_masks(block_size):
-    """The dense-mask paths (used for DBLP without converting to sparse) give the
-    same positive log-sum-exp, gradients and hardest negatives as the sparse ones,
-    also when the rows are split into blocks; stored zeros are not positives."""
-    from graphcl.methods.heco.model import _positive_logsumexp, mixed_hard_negatives
-    g = torch.Generator().manual_seed(4)
-    a = torch.randn(13, 6, generator=g, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(13, 6, generator=g, dtype=torch.float64, requires_grad=True)
-    weights = (torch.rand(13, 13, generator=g, dtype=torch.float64) + 0.5) * (
-        torch.rand(13, 13, generator=g) < 0.3)
-    dense = weights + torch.eye(13, dtype=torch.float64)
-    indices = dense.nonzero().t()
-    extra_zero = torch.tensor([[0], [int((dense[0] == 0).nonzero()[0])]])  # stored 0 entry
-    sparse = torch.sparse_coo_tensor(torch.cat([indices, extra_zero], 1),
-                                     torch.cat([dense[indices[0], indices[1]],
-                                                torch.zeros(1, dtype=torch.float64)]), (13, 13),
-                                     check_invariants=True)
-    results = []
-    for mask in (sparse, dense):
-        lse = _positive_logsumexp(a, b, mask, 0.6, block_size)
-        results.append((lse, torch.autograd.grad(lse.sum(), (a, b))))
-    expected = torch.logsumexp((torch.nn.functional.normalize(a, dim=1)
-                                @ torch.nn.functional.normalize(b, dim=1).t()) / 0.6
-                               + dense.log(), 1)
-    torch.testing.assert_close(results[0][0], expected)
-    torch.testing.assert_close(results[1][0], expected)
-    torch.testing.assert_close(results[0][1], results[1][1])
-    mixed = [mixed_hard_negatives(a, b, mask, 0.6, 4, 0.5, torch.Generator().manual_seed(2),
-                                  block_size) for mask in (sparse, dense)]
-    torch.testing.assert_close(mixed[0], mixed[1])
+def test_loss_and_views_can_be_replaced():
+    """loss= receives both projected views, the positives and the generator;
+    pre-built views are used as given."""
+    from graphcl.nn import MetapathView, SchemaView, TypeProjection
+    features, num_nodes, metapaths, neighbors, pos = tiny_inputs()
+    seen = {}
 
+    def loss(p_mp, p_sc, positives, generator):
+        seen.update(shapes=(p_mp.shape, p_sc.shape), positives=positives, generator=generator)
+        return (p_mp - p_sc).pow(2).mean()
 
+    views = dict(projection=TypeProjection([12, None, None], num_nodes, 8),
+                 metapath_view=MetapathView(8, 2), schema_view=SchemaView(8, [2, 1]))
+    model = HeCo([12, None, None], num_nodes, 2, [2, 1], hidden=8, loss=loss, **views)
+    assert model.projection is views["projection"] and model.schema_view is views["schema_view"]
+    gen = torch.Generator().manual_seed(0)
+    z_mp, z_sc = model.views(features, metapaths, neighbors, torch.Generator().manual_seed(0))
+    value = model.loss(features, metapaths, neighbors, pos, gen)
+    assert seen["shapes"] == ((30, 8), (30, 8)) and seen["positives"] is pos
+    assert seen["generator"] is gen
+    torch.testing.assert_close(value, (model.head(z_mp) - model.head(z_sc)).pow(2).mean())

@@ -44,7 +44,7 @@ def one_dataset(name: str, rounds: int, epochs_per_round: int) -> dict:
     inputs = prepare_inputs(load_heco(name))
     cfg = paper_config(name)
     generator = seed_everything(cfg.seed)
-    model = HeCo(inputs.in_channels, inputs.num_nodes, len(inputs.metapaths), cfg)
+    model = HeCo.from_config(inputs.in_channels, inputs.num_nodes, len(inputs.metapaths), cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     variants = {"fused": fused, "two calls": two_calls}
 

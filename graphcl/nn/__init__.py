@@ -1,16 +1,21 @@
 """Neural-network blocks on graphcl's sparse ops."""
-from graphcl.nn.cross_view_infonce import cross_view_infonce
+from graphcl.nn.contrast import (CrossViewInfoNCE, HardNegativeInfoNCE, MultiPositiveInfoNCE,
+                                 NeighbourContrast, cross_view_infonce, mixed_hard_negatives,
+                                 multi_positive_infonce, neighbour_contrast, positive_logsumexp)
 from graphcl.nn.gcn_propagation import GCNPropagation
-from graphcl.nn.infonce import MultiPositiveInfoNCE, multi_positive_infonce
-from graphcl.nn.neighbour_contrast import NeighbourContrast, neighbour_contrast
+from graphcl.nn.hetero import MetapathView, SchemaView, TypeProjection
 from graphcl.nn.node_attention import NodeAttentionAggregation
 from graphcl.nn.semantic_attention import SemanticAttention
 from graphcl.nn.student_t import StudentTAssignment, target_distribution
 
 __all__ = ["GCNPropagation", "NodeAttentionAggregation", "SemanticAttention",
-           "MultiPositiveInfoNCE", "multi_positive_infonce", "cross_view_infonce",
-           "NeighbourContrast",
-           "neighbour_contrast", "StudentTAssignment", "target_distribution"]
+           "StudentTAssignment", "target_distribution",
+           # heterogeneous blocks (graphcl.nn.hetero)
+           "TypeProjection", "MetapathView", "SchemaView",
+           # contrastive losses (graphcl.nn.contrast)
+           "MultiPositiveInfoNCE", "multi_positive_infonce", "CrossViewInfoNCE",
+           "cross_view_infonce", "NeighbourContrast", "neighbour_contrast",
+           "HardNegativeInfoNCE", "mixed_hard_negatives", "positive_logsumexp"]
 
 # The PyG convolutions (graphcl.nn.conv) import torch_geometric.nn, which is
 # slow to load: they are exported lazily.

@@ -114,7 +114,7 @@ def train(inputs: HeCoInputs, config: HeCoConfig, *, seed: Optional[int] = None,
     restored and its meta-path embeddings returned."""
     seed = config.seed if seed is None else seed
     generator = seed_everything(seed)
-    model = HeCo(inputs.in_channels, inputs.num_nodes, len(inputs.metapaths), config)
+    model = HeCo.from_config(inputs.in_channels, inputs.num_nodes, len(inputs.metapaths), config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     max_epochs = config.max_epochs if max_epochs is None else max_epochs
     best_loss, best_state, best_epoch, wait = float("inf"), None, 0, 0

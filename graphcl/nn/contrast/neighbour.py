@@ -7,8 +7,12 @@ import numbers
 import torch
 from torch import Tensor, nn
 
-from graphcl.nn.infonce import (DEFAULT_BLOCK_SIZE, BlockSize, _check_block_size,
-                                _check_embeddings, _compute_dtype, _infonce_rows, _prepare_mask)
+from graphcl.nn.contrast._blockwise import infonce_rows
+from graphcl.nn.contrast._checks import check_block_size, check_embeddings
+from graphcl.nn.contrast._numerics import DEFAULT_BLOCK_SIZE, BlockSize, compute_dtype
+from graphcl.nn.contrast._positives import PositiveMask, prepare_mask
+
+__all__ = ["NeighbourContrast", "neighbour_contrast"]
 
 
 def _check_multiplier(tau) -> None:
@@ -26,24 +30,24 @@ def _check_eps(eps) -> None:
                          f"got {eps!r}")
 
 
-def neighbour_contrast(z: Tensor, target: Tensor, tau: float, *,
+def neighbour_contrast(z: Tensor, target: PositiveMask, tau: float, *,
                        block_size: BlockSize = DEFAULT_BLOCK_SIZE, eps: float = 1e-8) -> Tensor:
     r"""Neighbour contrast of embeddings ``z`` against soft positives ``target``
     (e.g. :math:`\hat A^r` or :math:`\sum_{k \le r} \hat A^k`); see
     :class:`NeighbourContrast`."""
     _check_multiplier(tau)
     _check_eps(eps)
-    _check_embeddings(z, z, ("z", "z"))
-    dtype = _compute_dtype(z.dtype)
+    check_embeddings(z, z, ("z", "z"))
+    dtype = compute_dtype(z.dtype)
     if tau > torch.finfo(dtype).max / 4:  # the scores tau * cos span 2 tau
         raise ValueError(f"tau = {tau:.3g} is too large for {dtype}: the scores tau * cos reach "
                          f"{tau:.3g}; use a smaller tau or float64 embeddings")
-    br, bc = _check_block_size(block_size)
+    br, bc = check_block_size(block_size)
     n = z.size(0)
-    pos = _prepare_mask(target, n, n, z.device, dtype, name="target (pos_mask)", ref="z")
+    pos = prepare_mask(target, n, n, z.device, dtype, name="target", ref="z")
     # -log(exp(-l) + eps) with l the exact blockwise per-row InfoNCE
     # (temperature 1 / tau, self-similarity replaced by 0).
-    per_row = _infonce_rows(z, z, pos, 1.0 / tau, True, br, bc, 0.0, ("z", "z")).to(z.dtype)
+    per_row = infonce_rows(z, z, pos, 1.0 / tau, True, br, bc, 0.0, ("z", "z")).to(z.dtype)
     return -torch.log(torch.exp(-per_row) + eps).mean()
 
 
@@ -65,8 +69,11 @@ class NeighbourContrast(nn.Module):
         eps (float): the reference's ``1e-8`` inside the log.
 
     Shapes:
-        - z: ``[N, d]``; target: ``[N, N]`` sparse (COO/CSR) or dense, weights
-          >= 0, every row with a positive entry (self loops count)
+        - z: ``[N, d]``; target: ``[N, N]`` sparse (COO/CSR), dense, or a
+          :class:`~graphcl.graph.SparseGraph` (its edge weights are the
+          weights, e.g. :math:`\hat A^r` straight from
+          ``SparseGraph.matrix_power``), weights >= 0, every row with a
+          positive entry (self loops count)
         - output: scalar
 
     Bad arguments raise a ``TypeError``/``ValueError`` naming ``z``,
@@ -77,11 +84,11 @@ class NeighbourContrast(nn.Module):
     def __init__(self, tau: float, block_size: BlockSize = DEFAULT_BLOCK_SIZE, eps: float = 1e-8):
         super().__init__()
         _check_multiplier(tau)
-        _check_block_size(block_size)
+        check_block_size(block_size)
         _check_eps(eps)
         self.tau, self.block_size, self.eps = tau, block_size, eps
 
-    def forward(self, z: Tensor, target: Tensor) -> Tensor:
+    def forward(self, z: Tensor, target: PositiveMask) -> Tensor:
         return neighbour_contrast(z, target, self.tau, block_size=self.block_size, eps=self.eps)
 
     def extra_repr(self) -> str:

@@ -12,9 +12,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphcl.nn.infonce import MultiPositiveInfoNCE, _BlockwiseInfoNCE, multi_positive_infonce
+from graphcl.nn import MultiPositiveInfoNCE, multi_positive_infonce
+from graphcl.nn.contrast._blockwise import BlockwiseInfoNCE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 pytestmark = [pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta state"),
               pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled")]
 LAYOUTS = ["bool", "float", "coo", "csr"]
@@ -240,7 +241,7 @@ def test_gradcheck_autograd_function(kind, blocks):
         args = (None, rows, cols, mask[rows, cols])
 
     def fn(x, y):
-        return _BlockwiseInfoNCE.apply(x, y, *args, *blocks, None)
+        return BlockwiseInfoNCE.apply(x, y, *args, *blocks, None)
 
     assert torch.autograd.gradcheck(fn, (a, b))
     torch.testing.assert_close(fn(a, b), dense_infonce(a, b, mask, 1.0, normalize=False))
@@ -298,7 +299,7 @@ def test_gradcheck_with_constant_diagonal(kind):
         rows, cols = mask.nonzero(as_tuple=True)
         args = (None, rows, cols, mask[rows, cols])
     assert torch.autograd.gradcheck(
-        lambda x, y: _BlockwiseInfoNCE.apply(x, y, *args, 3, 5, -0.4), (a, b))
+        lambda x, y: BlockwiseInfoNCE.apply(x, y, *args, 3, 5, -0.4), (a, b))
 
 
 def test_diagonal_exact_path_for_huge_losses():
@@ -474,7 +475,7 @@ def test_cuda_matches_cpu_and_rejects_mixed_devices():
 _MEMORY_SCRIPT = textwrap.dedent("""
     import json, resource, sys
     import torch
-    from graphcl.nn.infonce import multi_positive_infonce
+    from graphcl.nn import multi_positive_infonce
     n, d, mask_kind, run_loss = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
     torch.manual_seed(0)
     a = torch.randn(n, d, requires_grad=True)
@@ -545,12 +546,12 @@ def _assert_close_to_reference(got, got_g, exp, exp_g, rtol=1e-5):
 def test_unit_rows_is_f_normalize_for_ordinary_rows():
     """The power-of-two pre-scaling is exact: ordinary rows normalise bit for
     bit as F.normalize does (so HeCo/SCGC results do not move)."""
-    from graphcl.nn.infonce import _unit_rows
+    from graphcl.nn.contrast._numerics import unit_rows
     g = torch.Generator().manual_seed(20)
     for dtype in (torch.float32, torch.float64):
         x = torch.randn(500, 33, generator=g, dtype=dtype) * 3
         x[7] = 0.0  # an all-zero row stays zero
-        assert torch.equal(_unit_rows(x), torch.nn.functional.normalize(x, dim=1))
+        assert torch.equal(unit_rows(x), torch.nn.functional.normalize(x, dim=1))
 
 
 @pytest.mark.parametrize("scale", [1e30, 1e-30, 1e-35])
