@@ -2,7 +2,7 @@
 the graph is the neighbour-contrast loss, plus DEC-style self-training."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -13,8 +13,9 @@ from graphcl.methods.scgc.autoencoder import SDCNAutoencoder
 from graphcl.nn import StudentTAssignment, neighbour_contrast, target_distribution
 
 
-def structure_target(graph: SparseGraph, order: int, cumulative: bool) -> Tensor:
-    r"""The soft positives of the neighbour contrast, as a sparse CSR tensor:
+def structure_target(graph: SparseGraph, order: int, cumulative: bool) -> SparseGraph:
+    r"""The soft positives of the neighbour contrast, as a :class:`SparseGraph`
+    whose edge weights are the positive weights (the losses take it as it is):
     :math:`\hat A^r` (SCGC) or :math:`\sum_{k=1}^{r} \hat A^k` (SCGC*'s IAC),
     with :math:`\hat A = D^{-1}(A + I)`.
 
@@ -23,7 +24,7 @@ def structure_target(graph: SparseGraph, order: int, cumulative: bool) -> Tensor
     dense in N x N.
     """
     a_hat = graph.normalized("row", add_self_loops=True)
-    return a_hat.matrix_power(order, cumulative=cumulative).to_torch_sparse()
+    return a_hat.matrix_power(order, cumulative=cumulative)
 
 
 class SCGC(nn.Module):
@@ -41,7 +42,8 @@ class SCGC(nn.Module):
         block_size (int): tile size of the blockwise contrast.
 
     Shapes:
-        - input: ``x`` ``[N, d]``, target ``[N, N]`` sparse
+        - input: ``x`` ``[N, d]``, target ``[N, N]``: a SparseGraph (see
+          :func:`structure_target`), or a sparse or dense tensor
         - ``forward`` returns ``(z [N, n_z], q [N, K], x_hat [N, d] or None)``
     """
 
@@ -63,7 +65,7 @@ class SCGC(nn.Module):
         return z, self.assignment(z), x_hat
 
     def loss(self, x: Tensor, z: Tensor, q: Tensor, p: Tensor, x_hat: Optional[Tensor],
-             target: Tensor) -> Dict[str, Tensor]:
+             target: Union[SparseGraph, Tensor]) -> Dict[str, Tensor]:
         """The terms of the training loss (``total`` is what is minimised)."""
         terms = {"kl": F.kl_div(q.log(), p, reduction="batchmean"),
                  "contrast": neighbour_contrast(z, target, self.tau, block_size=self.block_size)}

@@ -672,3 +672,11 @@ def test_more_bad_arguments_name_the_argument():
         multi_positive_infonce(a, a, torch.eye(4), 1e-10, diagonal=1e30)
     with pytest.raises(ValueError, match="pos_mask is on meta but anchor is on cpu"):
         multi_positive_infonce(a, s, torch.ones(4, 5, device="meta"), 0.5)
+
+
+def test_infonce_normalize_must_be_a_bool():
+    a, s, mask = torch.randn(4, 3), torch.randn(5, 3), torch.ones(4, 5)
+    with pytest.raises(TypeError, match="normalize must be True or False, got 'no'"):
+        multi_positive_infonce(a, s, mask, 0.5, normalize="no")  # "no" counted as True
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        MultiPositiveInfoNCE(0.5, normalize="False")

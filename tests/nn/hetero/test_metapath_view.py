@@ -47,7 +47,7 @@ def test_reset_parameters_resets_every_block():
             p.fill_(3.0)
     view.reset_parameters()
     assert all(float(conv.activation.weight.detach()) == 0.25 for conv in view.convs)  # PReLU's init
-    assert all(float(conv.bias.abs().sum()) == 0 for conv in view.convs)
+    assert all(float(conv.bias.detach().abs().sum()) == 0 for conv in view.convs)
     assert not torch.equal(view.attention.att, torch.full_like(view.attention.att, 3.0))
 
 
