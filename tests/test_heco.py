@@ -2,7 +2,6 @@
 heterogeneous graph, the CLI, and a short real training run on ACM."""
 import json
 
-import numpy as np
 import pytest
 import torch
 

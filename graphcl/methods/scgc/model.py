@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Union
 
-import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
