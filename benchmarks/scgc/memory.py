@@ -71,7 +71,7 @@ def main(argv=None):
     terms["total"].backward()
     opt.step()
     timings["epoch_s"] = time.perf_counter() - tic
-    result = {"n": args.n, "d": args.d, "order": args.order, "graph": args.graph, "target_nnz": int(target._nnz()),
+    result = {"n": args.n, "d": args.d, "order": args.order, "graph": args.graph, "target_nnz": int(target.num_edges),
               "edges": int(edge_index.size(1)), **timings,
               "peak_rss_gb_before_epoch": rss_before,
               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,

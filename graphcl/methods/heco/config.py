@@ -33,7 +33,7 @@ class HeCoConfig(ExperimentConfig):
     attn_dropout_mode: str = "parameter"
     metapath_normalization: str = "sym"
     hard_negatives: int = 0          # HeCo_MU-style mixing; 0 = off (reference)
-    hard_negative_mix: float = 0.5   # see graphcl.methods.heco.model.mixed_hard_negatives
+    hard_negative_mix: float = 0.5   # see graphcl.nn.mixed_hard_negatives
     loss_block_size: int = 4096
 
     def __post_init__(self):
