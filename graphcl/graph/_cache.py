@@ -8,7 +8,7 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 from torch import Tensor
 
-from graphcl.graph._validation import check_edge_weight
+from graphcl.graph.validation import check_edge_weight
 from graphcl.graph.sparse_graph import SparseGraph
 
 Sizes = Tuple[Optional[int], Optional[int]]

@@ -8,7 +8,7 @@ import warnings
 
 import torch
 
-from graphcl.graph._validation import check_count
+from graphcl.graph.validation import check_count
 
 #: Orders up to this multiply step by step (``A^k = A^{k-1} A``, the
 #: association the reference implementations use); higher orders square.

@@ -1,7 +1,7 @@
 """Building a :class:`~graphcl.graph.SparseGraph` from what a caller holds:
 a PyG ``edge_index`` or ``Data``, a CSR, or a scipy.sparse matrix.
 
-Every builder validates its input (see :mod:`graphcl.graph._validation`)
+Every builder validates its input (see :mod:`graphcl.graph.validation`)
 and sorts the edges into CSR order: by target, then by source.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcl.graph._validation import (check_count, check_edge_weight, check_fits_index_dtype,
+from graphcl.graph.validation import (check_count, check_edge_weight, check_fits_index_dtype,
                                        check_index_dtype, check_index_tensor, check_rowptr,
                                        explicit_sizes, is_pyg_edge_index, merge_edge_index_sizes)
 

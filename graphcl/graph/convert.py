@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from graphcl.graph._cache import GraphCache
-from graphcl.graph._validation import (check_count, explicit_sizes, is_pyg_edge_index,
+from graphcl.graph.validation import (check_count, explicit_sizes, is_pyg_edge_index,
                                        merge_edge_index_sizes)
 from graphcl.graph.sparse_graph import SparseGraph
 

@@ -9,7 +9,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from graphcl.graph._validation import check_count, check_square
+from graphcl.graph.validation import check_count, check_square
 
 NORMALIZATIONS = ("none", "row", "sym", "pyg")
 

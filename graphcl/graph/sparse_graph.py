@@ -21,7 +21,7 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-from graphcl.graph._validation import check_edge_weight, check_fits_index_dtype, check_index_dtype
+from graphcl.graph.validation import check_edge_weight, check_fits_index_dtype, check_index_dtype
 from graphcl.graph.algebra import AlgebraMixin
 from graphcl.graph.construction import ConstructionMixin
 from graphcl.graph.normalization import NormalizationMixin

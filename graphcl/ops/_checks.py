@@ -3,7 +3,7 @@ argument, and bad input raises TypeError/ValueError instead of reaching C++.
 
 The checks of graph structure (index dtypes, counts, CSR row pointers, edge
 weights) are shared with the graph builders and live in
-:mod:`graphcl.graph._validation`; this module adds those of the ops'
+:mod:`graphcl.graph.validation`; this module adds those of the ops'
 features and reductions, and :func:`graph_input`, which lets an op's graph
 argument be any adjacency :func:`graphcl.graph.as_sparse_graph` accepts.
 """
@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from graphcl.graph import SparseGraph, as_sparse_graph
-from graphcl.graph._validation import (check_count, check_edge_weight,  # noqa: F401 (re-exported)
+from graphcl.graph.validation import (check_count, check_edge_weight,  # noqa: F401 (re-exported)
                                        check_index_tensor, check_rowptr)
 
 REDUCTIONS = ("sum", "mean", "max", "min")
