@@ -30,7 +30,8 @@ class SegmentSoftmaxFunction : public torch::autograd::Function<SegmentSoftmaxFu
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto &rowptr = saved[0], &y = saved[1];
-    if (!at::GradMode::is_enabled()) return {at::Tensor(), ops::segment_softmax_backward(rowptr, y, grads[0])};
+    if (!at::GradMode::is_enabled())
+      return {at::Tensor(), ops::segment_softmax_backward(rowptr, y, grads[0])};
     // create_graph=True: the same formula from differentiable ops. y is this
     // node's own output, so differentiating through it reaches the scores.
     const auto& g = grads[0];

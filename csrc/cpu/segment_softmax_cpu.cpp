@@ -38,7 +38,7 @@ at::Tensor segment_softmax_forward_cpu(const at::Tensor& rowptr_in, const at::Te
           for (int64_t e = eb + 1; e < ee; ++e)
             for (int64_t h = 0; h < H; ++h) {
               const scalar_t v = s[e * H + h], m = row_max[h];
-              row_max[h] = (v > m || v != v) && m == m ? v : m;
+              row_max[h] = ((v > m) | (v != v)) & (m == m) ? v : m;
             }
           std::fill(row_sum.begin(), row_sum.end(), scalar_t(0));
           for (int64_t e = eb; e < ee; ++e)

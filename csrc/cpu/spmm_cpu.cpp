@@ -61,8 +61,10 @@ void spmm_rows(const index_t* __restrict__ rowptr, const index_t* __restrict__ c
               // number (`!(v <= o)` is true for v = NaN) and, once held,
               // is never replaced (`o == o` is false), so the first NaN of
               // the row is the selected entry. Ties keep the first entry.
+              // `&`, not `&&`: no short-circuit branch, so the loop stays a
+              // branch-free select (one compare more per element).
               const bool better =
-                  (R == Reduce::Max ? !(v <= o[f]) : !(v >= o[f])) && o[f] == o[f];
+                  (R == Reduce::Max ? !(v <= o[f]) : !(v >= o[f])) & (o[f] == o[f]);
               o[f] = better ? v : o[f];
               a[f] = better ? e : a[f];
             }

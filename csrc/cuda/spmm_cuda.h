@@ -10,9 +10,11 @@ namespace cuda {
 // w == nullptr means unit weights; col == nullptr means col[e] = e (this turns
 // the kernel into a plain segment reduction over the rows of x, used by
 // segment_csr). Mean divides by the number of edges of the row. Rows without
-// edges give 0. For Max/Min, arg[i, f] (int64, row-major [num_rows, F]) gets the
-// CSR position e of the selected edge (first one on ties), or num_edges for an
-// empty row; arg may be nullptr for Sum/Mean.
+// edges give 0. Max/Min propagate NaN (torch.amax/amin semantics). For
+// Max/Min, arg[i, f] (int64, row-major [num_rows, F]) gets the CSR position e
+// of the selected edge: the first NaN if the row has one, else the first of the
+// equal maxima (minima); num_edges for an empty row. arg may be nullptr for
+// Sum/Mean.
 // rowptr and col share one index type: int64 when index64, else int32.
 // x: [*, F] row-major contiguous, out: [num_rows, F] row-major contiguous,
 // both of dtype `kind`; half and bfloat16 accumulate in float.
