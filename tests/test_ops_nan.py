@@ -1,7 +1,8 @@
 """NaN and +-Inf in every float argument of every op, on both backends, in
-float32 and float64, on the CPU and (marked ``cuda``) on CUDA: values follow torch.amax / torch.amin / torch.softmax
-(NaN propagates, a softmax row holding +inf or NaN is NaN throughout) and
-gradients follow each backend's documented rule.
+float32 and float64, on the CPU and (marked ``cuda``) on CUDA: values follow
+torch.amax / torch.amin / torch.softmax (NaN propagates, a softmax row holding
++inf or NaN is NaN throughout) and gradients follow each backend's documented
+rule.
 
 Gradient rule of max/min: the extension routes each output's gradient to
 the one entry it selected: the first NaN of the segment if it holds one,
