@@ -28,14 +28,20 @@ Differences from torch_scatter (``scatter``, ``segment_csr``) and PyG
   ValueError before any kernel runs.
 - **Returned values only**: no ``out=`` argument, and max/min return the
   values without the argmax tensor torch_scatter's ``scatter_max`` returns.
-- **Gradients**: on exact ties of max/min, the kernels give the whole
-  gradient to the first selected entry, the ``'torch'`` backend splits it
-  evenly among the tied entries (PyTorch's rule).
+- **Gradients** of max/min: the kernels give the whole gradient to one
+  entry (the first NaN of the segment, else the first maximum/minimum); the
+  ``'torch'`` backend follows PyTorch's rule (ties share it evenly, and every
+  entry of a segment holding NaN gets a NaN gradient).
 - **Double backward** (``create_graph=True``, ``gradgradcheck``): the
   ``'torch'`` backend differentiates its backward through PyTorch's autograd;
   the extension's backward passes are built from differentiable ops when
   ``create_graph=True`` (see ``csrc/spmm.cpp``), so second derivatives are
   computed on both backends, never returned as zeros.
+- **Layouts**: any strided, transposed, expanded or offset view of any
+  tensor argument is accepted (the kernels make their own contiguous copies).
+- **Raw ops**: ``torch.ops.graphcl.*_forward`` / ``*_backward`` check their
+  arguments in C++ too (a direct call raises, never crashes) but are not
+  differentiable; on CUDA those checks cost one wait on the GPU per call.
 - **Determinism**: ``scatter`` sorts the index once and uses no atomics, so
   results do not depend on thread scheduling.
 
