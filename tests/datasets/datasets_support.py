@@ -3,13 +3,21 @@
 A plain module rather than a ``conftest.py``: with several ``conftest.py``
 files in folders without ``__init__.py``, ``from conftest import ...`` picks
 whichever was collected last.
+
+The fixtures here are imported by name into the test modules that use them
+(pytest registers a fixture under the name it has in the test module). The
+three mirror fixtures are imported as ``mirror``, e.g.
+``from datasets_support import heco_mirror as mirror``, and ``module_env`` and
+``mirrored_root`` use whichever ``mirror`` their module has.
 """
 import hashlib
 import os
+import urllib.request
 from pathlib import Path
 from typing import Dict
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -23,6 +31,68 @@ def mirror_dir() -> Path:
     """The data mirror the tests read (GRAPHCL_MIRROR, default ../shared/data)."""
     configured = os.environ.get("GRAPHCL_MIRROR")
     return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+def _mirror_holding(probe: str, what: str) -> Path:
+    """The mirror, or skip the test when ``probe`` (a path inside it) is missing."""
+    path = mirror_dir()
+    if not (path / probe).is_file():
+        pytest.skip(f"{what} {path} (set GRAPHCL_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def heco_mirror() -> Path:
+    """The mirror holding the HeCo files (skips without them)."""
+    return _mirror_holding("heco/acm/labels.npy", "no HeCo data in the mirror")
+
+
+@pytest.fixture
+def planetoid_mirror() -> Path:
+    """The mirror holding the Planetoid files (skips without them)."""
+    return _mirror_holding("planetoid/ind.cora.x", "no data mirror at")
+
+
+@pytest.fixture
+def sdcn_mirror() -> Path:
+    """The mirror holding the SDCN files (skips without them)."""
+    return _mirror_holding("sdcn/usps/usps_label.txt", "no SDCN data in the mirror at")
+
+
+def _refuse_download(url, *args, **kwargs):
+    raise AssertionError(f"unexpected download of {url}")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail loudly if anything tries to download."""
+    monkeypatch.setattr(urllib.request, "urlopen", _refuse_download)
+
+
+@pytest.fixture
+def mirrored_root(tmp_path, monkeypatch, mirror, no_network) -> Path:
+    """An empty data root that is filled from the mirror, never from the network."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("GRAPHCL_DATA", str(root))
+    monkeypatch.setenv("GRAPHCL_MIRROR", str(mirror))
+    return root
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory, mirror):
+    """One temporary data root for the module, filled from the mirror only."""
+    root = tmp_path_factory.mktemp("heco-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHCL_DATA", str(root))
+        mp.setenv("GRAPHCL_MIRROR", str(mirror))
+        mp.setattr(urllib.request, "urlopen", _refuse_download)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def heco(module_env):
+    """Lazily loaded HeCo datasets, each loaded at most once per test session."""
+    return load_heco_once
 
 
 def sha256_hex(payload: bytes) -> str:

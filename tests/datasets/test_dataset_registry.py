@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from datasets_support import CARDS, mirror_dir
+from datasets_support import CARDS
+from datasets_support import heco_mirror  # noqa: F401 (fixture)
+from datasets_support import planetoid_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import DATASET_FILES, HECO_FILES
 from graphcl.datasets import _files
 from graphcl.datasets.heco import HECO_COMMIT, HECO_SPECS
@@ -58,22 +60,6 @@ def _original_url(name: str, rel: str) -> str:
         folder = "graph" if rel.endswith("_graph.txt") else "data"
         return f"{SDCN_URL_PREFIX}{folder}/{Path(rel).name}"
     return ORIGINAL_URL_PREFIX + Path(rel).name
-
-
-@pytest.fixture
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "planetoid" / "ind.cora.x").is_file():
-        pytest.skip(f"no data mirror at {path} (set GRAPHCL_MIRROR)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def heco_mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "heco" / "acm" / "labels.npy").is_file():
-        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
-    return path
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from datasets_support import mirror_dir, sha256_hex
+from datasets_support import sha256_hex
+from datasets_support import mirrored_root, no_network  # noqa: F401 (fixture)
+from datasets_support import planetoid_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import (
     ChecksumError,
     DownloadError,
@@ -30,31 +32,6 @@ from graphcl.datasets.planetoid import PLANETOID_COMMIT, PLANETOID_FILES
 pytestmark = pytest.mark.usefixtures("fresh_verification_cache")
 
 ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
-
-
-@pytest.fixture
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "planetoid" / "ind.cora.x").is_file():
-        pytest.skip(f"no data mirror at {path} (set GRAPHCL_MIRROR)")
-    return path
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Fail loudly if anything tries to download."""
-    def refuse(url, *args, **kwargs):
-        raise AssertionError(f"unexpected download of {url}")
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-
-
-@pytest.fixture
-def mirrored_root(tmp_path, monkeypatch, mirror, no_network) -> Path:
-    """An empty data root that is filled from the mirror, never from the network."""
-    root = tmp_path / "data"
-    monkeypatch.setenv("GRAPHCL_DATA", str(root))
-    monkeypatch.setenv("GRAPHCL_MIRROR", str(mirror))
-    return root
 
 
 @pytest.fixture

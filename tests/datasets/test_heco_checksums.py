@@ -6,7 +6,6 @@ the upstream layout; nothing is downloaded.
 """
 import os
 import pickle
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from datasets_support import attacks, csr, npy_bytes, object_array, sha256_hex
+from datasets_support import no_network  # noqa: F401 (fixture)
 from graphcl.datasets import ChecksumError
 from graphcl.datasets.heco import (
     HECO_COMMIT,
@@ -24,13 +24,6 @@ from graphcl.datasets.heco import (
     load_heco,
 )
 from graphcl.datasets.positives import HECO_POSITIVE_T, is_valid_topt_selection, topt_positives
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(url, *args, **kwargs):
-        raise AssertionError(f"unexpected download of {url}")
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-
 
 @pytest.fixture
 def no_parsing(monkeypatch):

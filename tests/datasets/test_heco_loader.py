@@ -7,16 +7,16 @@ per test session (datasets_support.load_heco_once).
 """
 import os
 import pickle
-import urllib.request
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
-from datasets_support import csr, load_heco_once, mirror_dir, sha256_hex
+from datasets_support import csr, sha256_hex
+from datasets_support import heco, module_env, no_network  # noqa: F401 (fixture)
+from datasets_support import heco_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import ChecksumError
 from graphcl.datasets.heco import HECO_SPECS, HeCoDataset, load_heco
 
@@ -51,42 +51,6 @@ SCHEMA_EDGES = {"acm": {"author": 13407, "subject": 4019}, "dblp": {"paper": 196
 
 
 FEATURES = {"acm": ("paper", 1902, 340377), "dblp": ("author", 334, 48810)}
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "heco" / "acm" / "labels.npy").is_file():
-        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def module_env(tmp_path_factory, mirror):
-    """One temporary data root for the module, filled from the mirror only."""
-    root = tmp_path_factory.mktemp("heco-data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRAPHCL_DATA", str(root))
-        mp.setenv("GRAPHCL_MIRROR", str(mirror))
-
-        def refuse(url, *args, **kwargs):
-            raise AssertionError(f"unexpected download of {url}")
-
-        mp.setattr(urllib.request, "urlopen", refuse)
-        yield root
-
-
-@pytest.fixture(scope="module")
-def heco(module_env):
-    """Lazily loaded datasets, each loaded at most once per test session."""
-    return load_heco_once
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(url, *args, **kwargs):
-        raise AssertionError(f"unexpected download of {url}")
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 # ---------------------------------------------------------------------------

@@ -2,21 +2,13 @@
 that rebuilds only integer arrays, so no file can run code.
 """
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from datasets_support import attacks, mirror_dir, npy_bytes, object_array
+from datasets_support import attacks, npy_bytes, object_array
+from datasets_support import heco_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets._npy import UnsafePickleError, load_integer_object_array
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "heco" / "acm" / "labels.npy").is_file():
-        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
-    return path
-
 
 # ---------------------------------------------------------------------------
 # nei_*.npy: a restricted unpickler

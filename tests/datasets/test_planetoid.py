@@ -3,7 +3,6 @@ an independent reading of the raw files and PyG's own Planetoid loader.
 """
 import pickle
 import shutil
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -11,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from datasets_support import mirror_dir, sha256_hex
+from datasets_support import sha256_hex
+from datasets_support import mirrored_root, no_network  # noqa: F401 (fixture)
+from datasets_support import planetoid_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import load_planetoid
 from graphcl.datasets.planetoid import PLANETOID_FILES
 
@@ -26,31 +27,6 @@ FACTS = {
     "cora": (2708, 1433, 7, 10556, 140),
     "citeseer": (3327, 3703, 6, 9104, 120),
 }
-
-
-@pytest.fixture
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "planetoid" / "ind.cora.x").is_file():
-        pytest.skip(f"no data mirror at {path} (set GRAPHCL_MIRROR)")
-    return path
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Fail loudly if anything tries to download."""
-    def refuse(url, *args, **kwargs):
-        raise AssertionError(f"unexpected download of {url}")
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-
-
-@pytest.fixture
-def mirrored_root(tmp_path, monkeypatch, mirror, no_network) -> Path:
-    """An empty data root that is filled from the mirror, never from the network."""
-    root = tmp_path / "data"
-    monkeypatch.setenv("GRAPHCL_DATA", str(root))
-    monkeypatch.setenv("GRAPHCL_MIRROR", str(mirror))
-    return root
 
 
 # ---------------------------------------------------------------------------

@@ -5,15 +5,15 @@ Data come from the local mirror (../shared/data/heco, or $GRAPHCL_MIRROR) into a
 temporary data root; nothing is downloaded. Each real dataset is loaded once
 per test session (datasets_support.load_heco_once).
 """
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
-from datasets_support import csr, load_heco_once, mirror_dir
+from datasets_support import csr
+from datasets_support import heco, module_env  # noqa: F401 (fixture)
+from datasets_support import heco_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets.positives import (
     HECO_POSITIVE_T,
     determined_rows,
@@ -23,35 +23,6 @@ from graphcl.datasets.positives import (
 )
 
 PROVIDED = ["acm", "dblp", "aminer"]
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "heco" / "acm" / "labels.npy").is_file():
-        pytest.skip(f"no HeCo data in the mirror {path} (set GRAPHCL_MIRROR)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def module_env(tmp_path_factory, mirror):
-    """One temporary data root for the module, filled from the mirror only."""
-    root = tmp_path_factory.mktemp("heco-data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRAPHCL_DATA", str(root))
-        mp.setenv("GRAPHCL_MIRROR", str(mirror))
-
-        def refuse(url, *args, **kwargs):
-            raise AssertionError(f"unexpected download of {url}")
-
-        mp.setattr(urllib.request, "urlopen", refuse)
-        yield root
-
-
-@pytest.fixture(scope="module")
-def heco(module_env):
-    """Lazily loaded datasets, each loaded at most once per test session."""
-    return load_heco_once
 
 
 def _metapaths(data):

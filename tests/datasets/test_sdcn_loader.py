@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.utils import is_undirected
 
-from datasets_support import mirror_dir
+from datasets_support import sdcn_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import (
     ChecksumError,
     MissingFeaturesError,
@@ -48,14 +48,6 @@ KNN_EDGES = {
     "hhar": {1: 15276, 3: 45442, 5: 76078, 10: 151736},  # (10299 k lines)
     "reut": {1: 18866, 3: 55734, 5: 92270, 10: 183290},  # (10032, 30006, 50000, 100000)
 }
-
-
-@pytest.fixture
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "sdcn" / "usps" / "usps_label.txt").is_file():
-        pytest.skip(f"no SDCN data in the mirror at {path} (set GRAPHCL_MIRROR)")
-    return path
 
 
 @pytest.fixture

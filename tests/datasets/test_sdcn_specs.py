@@ -1,19 +1,7 @@
 """Tests for graphcl.datasets.sdcn.specs: the SDCN registry tables against the mirror."""
-from pathlib import Path
-
-import pytest
-
-from datasets_support import mirror_dir
+from datasets_support import sdcn_mirror as mirror  # noqa: F401 (fixture)
 from graphcl.datasets import DATASET_FILES, HECO_FILES, SDCN_FILES, SDCN_NAMES
 from graphcl.datasets import _files
-
-@pytest.fixture
-def mirror() -> Path:
-    path = mirror_dir()
-    if not (path / "sdcn" / "usps" / "usps_label.txt").is_file():
-        pytest.skip(f"no SDCN data in the mirror at {path} (set GRAPHCL_MIRROR)")
-    return path
-
 
 # ---------------------------------------------------------------------------
 # Registry

@@ -6,22 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score
 
+from eval_support import one_thread  # noqa: F401 (autouse fixture)
 from graphcl.eval import batched_f1_scores
 from graphcl.eval.f1 import class_counts, sklearn_macro_from_counts
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The loop reference runs thousands of tiny ops; with 2 OpenMP threads on a
-    # busy 2-core machine they spin and the module took ~35 s instead of ~7 s.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 # ---------------------------------------------------------------------------

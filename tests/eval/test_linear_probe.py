@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
+from eval_support import one_thread  # noqa: F401 (autouse fixture)
 from graphcl.eval import ProbeResult, batched_f1_scores, linear_probe
 from graphcl.eval._batched_probe import select_macro
 from graphcl.eval.f1 import class_counts
@@ -16,16 +17,6 @@ from graphcl.eval.f1 import class_counts
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The loop reference runs thousands of tiny ops; with 2 OpenMP threads on a
-    # busy 2-core machine they spin and the module took ~35 s instead of ~7 s.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def _problem(n=300, d=16, c=4, per_class=10, n_val=80, n_test=100, sep=0.8, seed=0):
     rng = np.random.default_rng(seed)
