@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from graphcl.experiment.results import seconds_per_epoch as pooled_seconds_per_epoch
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = "README.in.md"
 DIRECTIVE = re.compile(r"^<!-- table: (?P<name>\w+)(?P<args>(?:\s+\S+)*?)\s*-->\s*$")
@@ -111,10 +113,7 @@ def mean_seconds(results: Dict[str, Any], name: str) -> float:
 
 
 def seconds_per_epoch(results: Dict[str, Any]) -> float:
-    """Training seconds over all seeds per epoch over all seeds."""
-    per_seed = results["per_seed"]
-    return (sum(s["timings"]["train_seconds"] for s in per_seed)
-            / max(sum(s["epochs"] for s in per_seed), 1))
+    return pooled_seconds_per_epoch(results["per_seed"])
 
 
 def gb(value: Optional[float]) -> str:

@@ -48,13 +48,8 @@ def results_path(out_dir: Path, dataset: str, overrides: dict) -> Path:
     return out_dir / f"{dataset}{suffix}.json"
 
 
-def seconds_per_epoch(per_seed) -> float:
-    """Training seconds per epoch over all seeds (not a mean of per-seed rates)."""
-    return (sum(s["timings"]["train_seconds"] for s in per_seed)
-            / max(sum(s["epochs"] for s in per_seed), 1))
-
-
 def summary(results) -> str:
+    from graphcl.experiment.results import seconds_per_epoch
     per_seed = results["per_seed"]
     n = len(per_seed)
     return (f"{results['dataset']}: {seconds_per_epoch(per_seed):.3f} s/epoch, mean training "

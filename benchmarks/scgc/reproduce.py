@@ -27,13 +27,8 @@ MODELS = ("scgc_star", "scgc")
 DATASETS = ("usps", "hhar", "reut", "acm", "dblp", "cite")
 
 
-def seconds_per_epoch(per_seed) -> float:
-    """Training seconds per epoch over all seeds."""
-    return (sum(s["timings"]["train_seconds"] for s in per_seed)
-            / max(sum(s["epochs"] for s in per_seed), 1))
-
-
 def summary(results) -> str:
+    from graphcl.experiment.results import seconds_per_epoch
     per_seed = results["per_seed"]
     n = len(per_seed)
     return (f"{results['method']} {results['dataset']}: {seconds_per_epoch(per_seed):.3f} s/epoch "

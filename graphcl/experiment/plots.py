@@ -46,7 +46,8 @@ def plot_results(results: Dict[str, Any], path) -> Path:
         if len(results["per_seed"]) <= 10:
             ax.legend(fontsize=7)
     ax = axes[0][-1]
-    paper = _paper_results(results)
+    from graphcl.experiment.tables import paper_results
+    paper = paper_results(results)
     labels, means, stds, refs = [], [], [], []
     for group in groups:
         for metric, value in results["metrics"][group].items():
@@ -67,14 +68,6 @@ def plot_results(results: Dict[str, Any], path) -> Path:
     path = _save(fig, path)
     plt.close(fig)
     return path
-
-
-def _paper_results(results):
-    from graphcl.experiment.registry import get_method
-    try:
-        return get_method(results["method"]).paper_results.get(results["dataset"], {})
-    except KeyError:
-        return {}
 
 
 def plot_embedding_projection(embeddings, labels: Optional[Sequence[int]], path,

@@ -17,6 +17,7 @@ protocols for SCGC, splits for recommenders.
 """
 from __future__ import annotations
 
+import functools
 import json
 import resource
 import subprocess
@@ -51,6 +52,7 @@ def read_results(path) -> Dict[str, Any]:
     return results
 
 
+@functools.lru_cache(maxsize=1)  # one git call per process, not one per saved seed
 def _git_commit() -> Optional[str]:
     root = Path(__file__).resolve().parents[2]
     try:
@@ -79,6 +81,13 @@ def aggregate(per_seed: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, Dict[st
             values = np.array([s["metrics"][group][metric] for s in per_seed], dtype=float)
             out[group][metric] = {"mean": float(values.mean()), "std": float(values.std())}
     return out
+
+
+def seconds_per_epoch(per_seed: Sequence[Dict[str, Any]]) -> float:
+    """Training seconds per epoch pooled over the seeds (total training time
+    over total epochs, not a mean of per-seed rates, so long seeds weigh more)."""
+    return (sum(s["timings"]["train_seconds"] for s in per_seed)
+            / max(sum(s["epochs"] for s in per_seed), 1))
 
 
 def _mean_timings(per_seed: Sequence[Dict[str, Any]]) -> Dict[str, float]:

@@ -91,6 +91,7 @@ def run_seeds(method: Union[str, Method], dataset: str, seeds: Sequence[int], *,
             if on_seed is not None:
                 on_seed(results)
         bar.close()
+        return results  # written after the last seed
     results = results_of(per_seed)
     if out is not None:
         write_json_atomic(results, out)

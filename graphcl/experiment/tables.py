@@ -29,7 +29,8 @@ def paper_cell(ref) -> str:
     return f"{mean:.2f}" if std is None else f"{mean:.2f}±{std:.2f}"
 
 
-def _paper_results(results: Dict[str, Any]):
+def paper_results(results: Dict[str, Any]):
+    """The published numbers for a results dictionary's method and dataset (or {})."""
     try:
         method = get_method(results["method"])
     except KeyError:
@@ -39,7 +40,7 @@ def _paper_results(results: Dict[str, Any]):
 
 def rows(results: Dict[str, Any]) -> List[List[str]]:
     """``[group, metric, ours, paper]`` for every metric of the results."""
-    paper = _paper_results(results)
+    paper = paper_results(results)
     out = []
     for group, metrics in results["metrics"].items():
         for metric, value in metrics.items():
