@@ -39,6 +39,12 @@ DATA_ENV = "GRAPHCL_DATA"
 MIRROR_ENV = "GRAPHCL_MIRROR"
 DEFAULT_DATA_ROOT = "~/.cache/graphcl"
 
+#: The URL of a file that has no upstream copy of its own (one the data
+#: mirror's preparation derived from upstream packages, e.g. the WordNet noun
+#: table): it can only be copied from ``$GRAPHCL_MIRROR`` or placed in the data
+#: root by hand; its card says how it was derived.
+MIRROR_ONLY = "mirror-only"
+
 _CHUNK_BYTES = 1 << 20
 _DOWNLOAD_TIMEOUT_S = 60
 
@@ -200,6 +206,10 @@ def _ensure_present(relative_path: str, sha256: str, url: str,
                 f"It was copied from the mirror file {source} and not saved: check that "
                 f"${MIRROR_ENV} points to an intact copy (compare with the dataset card)."))
         return target
+    if url == MIRROR_ONLY:
+        raise DownloadError(f"{target} is missing and has no download URL (it is derived from "
+                            f"upstream packages; its dataset card says how). "
+                            f"{_offline_advice(rel, mirror)}")
     _download(url, target, sha256, _offline_advice(rel, mirror))
     return target
 

@@ -47,6 +47,12 @@ def heco_mirror() -> Path:
     return _mirror_holding("heco/acm/labels.npy", "no HeCo data in the mirror")
 
 
+@pytest.fixture(scope="module")
+def wordnet_mirror() -> Path:
+    """The mirror holding the WordNet noun table and GloVe vocabulary (skips without them)."""
+    return _mirror_holding("wordnet/wordnet30_nouns.json.gz", "no WordNet data in the mirror at")
+
+
 @pytest.fixture
 def planetoid_mirror() -> Path:
     """The mirror holding the Planetoid files (skips without them)."""

@@ -36,10 +36,15 @@ SDCN_OTHER_URLS = {
 
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
-                "sdcn": ("Apache-2.0",)}
+                "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0")}
+
+# Datasets whose files were derived by the mirror's preparation: no upstream URL.
+MIRROR_ONLY_FAMILIES = ("wordnet",)
 
 
 def _family(name: str) -> str:
+    if name in MIRROR_ONLY_FAMILIES:
+        return name
     for family in ("heco", "sdcn"):
         if name.startswith(family + "_"):
             return family
@@ -52,6 +57,8 @@ def _original_url(name: str, rel: str) -> str:
     The SDCN tables also list the HeCo / Planetoid files they read, so the
     URL follows the file's folder, not the dataset family.
     """
+    if _family(name) in MIRROR_ONLY_FAMILIES:
+        return _files.MIRROR_ONLY
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
     if rel.startswith("sdcn/"):
