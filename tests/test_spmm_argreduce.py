@@ -1,0 +1,110 @@
+"""The extension's max/min spmm on shapes that reach every code path of the
+CPU kernel: feature tiles of 8 vectors, single vectors and a scalar tail
+(F = 1 ... 67, float32 and float64), and rows longer than one edge block (32
+edges), so the running best and its edge id are carried from one block to the
+next. Values come from a small integer set (many ties) with NaNs planted in
+later blocks, and the selected entry (raw op ``arg``), the values and the
+gradients are compared with a plain-PyTorch per-row loop: the first NaN of a
+row if it holds one, else the first maximum (minimum).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphcl import SparseGraph, ops
+from test_ops_layouts import DEVICES, kernels_or_skip, needs_extension
+
+# Row degrees: empty, one edge, just under / at / over one edge block, a hub.
+DEGREES = [0, 1, 5, 31, 32, 33, 64, 100, 3]
+NUM_COLS = 40
+FEATURES = [1, 3, 4, 7, 8, 16, 31, 32, 33, 64, 67]
+
+
+def _graph(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    rowptr = torch.tensor([0] + DEGREES).cumsum(0)
+    # Repeated columns in a row on purpose: the same source twice is a tie.
+    col = torch.randint(0, NUM_COLS, (int(rowptr[-1]),), generator=g)
+    return rowptr, col
+
+
+def _reference(rowptr, col, weight, x, reduce):
+    """(out, arg) by a loop over rows; arg = E for empty rows."""
+    num_edges = col.numel()
+    out = torch.zeros(len(rowptr) - 1, x.size(1), dtype=x.dtype)
+    arg = torch.full(out.shape, num_edges, dtype=torch.long)
+    for i in range(len(rowptr) - 1):
+        b, e = int(rowptr[i]), int(rowptr[i + 1])
+        if b == e:
+            continue
+        vals = weight[b:e, None] * x[col[b:e]]
+        for f in range(x.size(1)):
+            column = vals[:, f]
+            nan = torch.isnan(column).nonzero()
+            if len(nan):
+                k = int(nan[0])
+            else:
+                best = column.max() if reduce == "max" else column.min()
+                k = int((column == best).nonzero()[0])
+            out[i, f], arg[i, f] = column[k], b + k
+    return out, arg
+
+
+def _inputs(F, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    rowptr, col = _graph(seed)
+    x = torch.randint(-3, 4, (NUM_COLS, F), generator=g).to(dtype)
+    # NaNs in sources that hub rows reach late (beyond the first block).
+    for k, e in enumerate((40, 70, 150, 250)):
+        if e < col.numel():
+            x[col[e], k % F] = float("nan")
+    weight = torch.randint(1, 3, (col.numel(),), generator=g).to(dtype)
+    return rowptr, col, weight, x
+
+
+@needs_extension
+@pytest.mark.parametrize("reduce", ["max", "min"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("F", FEATURES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_raw_argreduce_matches_row_loop(device, F, dtype, reduce):
+    kernels_or_skip(device)
+    rowptr, col, weight, x = _inputs(F, dtype, seed=F)
+    want_out, want_arg = _reference(rowptr, col, weight, x, reduce)
+    for w in (None, weight):
+        out, arg = torch.ops.graphcl.spmm_forward(rowptr.to(device), col.to(device),
+                                                  None if w is None else w.to(device),
+                                                  x.to(device), reduce)
+        if w is None:
+            ref_out, ref_arg = _reference(rowptr, col, torch.ones_like(weight), x, reduce)
+        else:
+            ref_out, ref_arg = want_out, want_arg
+        torch.testing.assert_close(out.cpu(), ref_out, equal_nan=True, rtol=0, atol=0)
+        assert torch.equal(arg.cpu(), ref_arg)
+
+
+@needs_extension
+@pytest.mark.parametrize("reduce", ["max", "min"])
+@pytest.mark.parametrize("F", [7, 33, 64])
+@pytest.mark.parametrize("device", DEVICES)
+def test_argreduce_gradients_follow_the_selected_entry(device, F, reduce):
+    kernels_or_skip(device)
+    rowptr, col, weight, x = _inputs(F, torch.float64, seed=100 + F)
+    _, ref_arg = _reference(rowptr, col, weight, x, reduce)
+    grad_out = torch.randn(len(DEGREES), F, dtype=torch.float64)
+    want_x = torch.zeros_like(x)
+    want_w = torch.zeros_like(weight)
+    for i in range(len(DEGREES)):
+        for f in range(F):
+            e = int(ref_arg[i, f])
+            if e < col.numel():
+                want_x[col[e], f] += weight[e] * grad_out[i, f]
+                want_w[e] += x[col[e], f] * grad_out[i, f]
+    graph = SparseGraph.from_csr(rowptr.to(device), col.to(device), num_cols=NUM_COLS)
+    with ops.use_backend("extension"):
+        xl = x.to(device).requires_grad_()
+        wl = weight.to(device).requires_grad_()
+        ops.spmm(graph, xl, edge_weight=wl, reduce=reduce).backward(grad_out.to(device))
+    torch.testing.assert_close(xl.grad.cpu(), want_x, equal_nan=True)
+    torch.testing.assert_close(wl.grad.cpu(), want_w, equal_nan=True)
