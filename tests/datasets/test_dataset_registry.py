@@ -15,6 +15,7 @@ from graphcl.datasets import _files
 from graphcl.datasets.heco import HECO_COMMIT, HECO_SPECS
 from graphcl.datasets.planetoid import PLANETOID_COMMIT
 from graphcl.datasets.sdcn import SDCN_COMMIT
+from graphcl.datasets.evidence import EVIDENCE_COMMIT
 
 ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
 
@@ -36,10 +37,22 @@ SDCN_OTHER_URLS = {
 
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
-                "sdcn": ("Apache-2.0",)}
+                "sdcn": ("Apache-2.0",), "evidence": ("MIT", EVIDENCE_COMMIT)}
+
+# Evidence Inference (jayded/evidence-inference); the abstracts file is derived from the folder.
+_EVIDENCE = f"https://raw.githubusercontent.com/jayded/evidence-inference/{EVIDENCE_COMMIT}/"
+EVIDENCE_URLS = {
+    "evidence/evidence_inference/annotations/prompts_merged.csv":
+        _EVIDENCE + "annotations/prompts_merged.csv",
+    "evidence/evidence_inference/titles_abstracts_all.jsonl":
+        f"https://github.com/jayded/evidence-inference/tree/{EVIDENCE_COMMIT}/annotations/abstracts",
+    "evidence/evidence_inference/LICENSE.jayded-evidence-inference.txt": _EVIDENCE + "LICENSE",
+}
 
 
 def _family(name: str) -> str:
+    if name == "evidence":
+        return name
     for family in ("heco", "sdcn"):
         if name.startswith(family + "_"):
             return family
@@ -52,6 +65,8 @@ def _original_url(name: str, rel: str) -> str:
     The SDCN tables also list the HeCo / Planetoid files they read, so the
     URL follows the file's folder, not the dataset family.
     """
+    if rel.startswith("evidence/"):
+        return EVIDENCE_URLS[rel]
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
     if rel.startswith("sdcn/"):

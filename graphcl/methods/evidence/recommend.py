@@ -113,11 +113,16 @@ def recommend(problem_text: str, k: int = 10, model_path: Union[str, Path, None]
         root: data root (default ``$GRAPHCL_DATA``).
         seed (int): training seed when a model is trained.
     """
+    from graphcl.datasets.evidence import load_evidence
+    from graphcl.methods.evidence.train import prepare_inputs
     _check_query(problem_text, k)
     if model_path is not None and Path(model_path).is_file():
         recommender = Recommender.load(model_path, root)
     else:
-        recommender = Recommender.train(root=root, seed=seed)
+        config = EvidenceConfig()
+        task = load_evidence(root, split_seed=config.split_seed)
+        _check_query(problem_text, k, task.num_articles)  # before the minutes of training
+        recommender = Recommender.train(config, seed=seed, inputs=prepare_inputs(task, config))
         if model_path is not None:
             recommender.save(model_path)
     return recommender.recommend(problem_text, k)
