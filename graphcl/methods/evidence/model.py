@@ -86,8 +86,8 @@ class ChannelEncoder(nn.Module):
 
 
 class EvidenceRecommender(nn.Module):
-    """One encoder per channel, fused per node by HAN-style semantic attention
-    (:math:`\\beta_c = \\mathrm{softmax}_c(q^\\top \\overline{\\tanh(W z_c + b)})`,
+    r"""One encoder per channel, fused per node by HAN-style semantic attention
+    (:math:`\beta_c = \mathrm{softmax}_c(q^\top \overline{\tanh(W z_c + b)})`,
     ``fusion='attention'``) or by concatenation (``fusion='concat'``); the
     score of (problem, evidence) is the dot product of their fused embeddings,
     plus, when a channel has a ``lexical`` path (the text graph), a learned

@@ -58,11 +58,14 @@ _INPUTS = {}  # one process builds the inputs once for all the models it runs
 def load_data(config: EvidenceConfig, options):
     from graphcl.datasets.evidence import load_evidence
     from graphcl.methods.evidence.train import prepare_inputs
+    graphs = config.model not in RETRIEVAL_MODELS
     key = (str(options.get("root")),) + tuple(getattr(config, f) for f in INPUT_FIELDS)
-    if key not in _INPUTS:
+    cached = _INPUTS.get(key)
+    if cached is None or (graphs and cached.coref is None):
         _INPUTS.clear()
         _INPUTS[key] = prepare_inputs(load_evidence(options.get("root"),
-                                                    split_seed=config.split_seed), config)
+                                                    split_seed=config.split_seed), config,
+                                      graphs=graphs)
     return _INPUTS[key]
 
 

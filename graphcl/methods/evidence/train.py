@@ -16,10 +16,12 @@ from graphcl.datasets.evidence import (EvidenceTask, TextFeatures, build_corefer
                                        build_text_graph, fit_text_features,
                                        text_graph_query_edges)
 from graphcl.eval import ranking_metrics
-from graphcl.methods.evidence.config import CHANNELS, GNN_MODELS, EvidenceConfig
+from graphcl.methods.evidence.config import (CHANNELS, GNN_MODELS, RETRIEVAL_MODELS,
+                                             EvidenceConfig)
 from graphcl.methods.evidence.model import (ChannelGraph, EvidenceRecommender,
                                             LightGCNRecommender, MatrixFactorization)
-from graphcl.methods.evidence.retrieval import bm25_scores, popularity_scores, tfidf_scores
+from graphcl.methods.evidence.retrieval import (BM25, bm25_scores, popularity_scores,
+                                                tfidf_scores)
 from graphcl.nn import bpr_loss
 
 KS = (5, 10, 20)
@@ -39,6 +41,7 @@ class EvidenceInputs:
     train_mask: Tensor  # [P, E] bool, the training links
     graph_seconds: Dict[str, float] = field(default_factory=dict)
     config: Optional[EvidenceConfig] = None
+    bm25: Optional[object] = None  # the fitted BM25 of the lexical path
 
 
 def channel_graph(data) -> ChannelGraph:
@@ -72,18 +75,27 @@ def lexical_scores(data) -> Optional[Tensor]:
     relations = [("problem", "contains", "word"), ("evidence", "contains", "word")]
     if not all(r in data.edge_types for r in relations):
         return None
+    import scipy.sparse as sp
     words = data["word"].x.size(0)
-    p, e = (torch.sparse_coo_tensor(data[r].edge_index, data[r].edge_weight,
-                                    (data[r[0]].x.size(0), words)).coalesce() for r in relations)
-    return torch.sparse.mm(p, e.to_dense().t())
+    p, e = (sp.csr_matrix((data[r].edge_weight.numpy(), tuple(data[r].edge_index.numpy())),
+                          shape=(data[r[0]].x.size(0), words)) for r in relations)
+    return torch.from_numpy((p @ e.T).toarray().astype(np.float32))
 
 
-def prepare_inputs(task: EvidenceTask, config: EvidenceConfig) -> EvidenceInputs:
-    """Text features, the co-reference and text graphs (timed), channel views."""
+def prepare_inputs(task: EvidenceTask, config: EvidenceConfig,
+                   graphs: Optional[bool] = None) -> EvidenceInputs:
+    """Text features, the co-reference and text graphs (timed), channel views.
+    ``graphs=False`` (the default for the retrieval baselines, which read only
+    the text features) skips the graphs."""
+    graphs = config.model not in RETRIEVAL_MODELS if graphs is None else graphs
     timings = {}
     tic = time.perf_counter()
     features = fit_text_features(task, config.feature_dim)
     timings["features_seconds"] = time.perf_counter() - tic
+    mask = torch.zeros(task.num_problems, task.num_articles, dtype=torch.bool)
+    mask[task.train[0], task.train[1]] = True
+    if not graphs:
+        return EvidenceInputs(task, features, None, None, {}, mask, timings, config)
     tic = time.perf_counter()
     coref = build_coreference_graph(task, features, config.max_group, config.outcome_coref)
     timings["coref_graph_seconds"] = time.perf_counter() - tic
@@ -91,8 +103,6 @@ def prepare_inputs(task: EvidenceTask, config: EvidenceConfig) -> EvidenceInputs
     text = build_text_graph(task, features, config.window, config.min_df, config.min_count,
                             config.pmi_top_k)
     timings["text_graph_seconds"] = time.perf_counter() - tic
-    mask = torch.zeros(task.num_problems, task.num_articles, dtype=torch.bool)
-    mask[task.train[0], task.train[1]] = True
     inputs = EvidenceInputs(task, features, coref, text,
                             {"coref": channel_graph(coref), "text": channel_graph(text)}, mask,
                             timings, config)
@@ -111,8 +121,10 @@ def lexical_path(inputs: EvidenceInputs, config: EvidenceConfig, problem_texts: 
         return None
     if config.lexical == "tfidf":
         return tfidf_path
-    scores = bm25_scores(inputs.features, inputs.task, problem_texts, config.bm25_k1,
-                         config.bm25_b).float()
+    if inputs.bm25 is None:  # fitted once per inputs
+        inputs.bm25 = BM25(inputs.task.article_texts(), inputs.features.vectorizer.build_analyzer(),
+                           config.bm25_k1, config.bm25_b)
+    scores = torch.from_numpy(inputs.bm25.scores(problem_texts)).float()
     return scores / scores.max(dim=1, keepdim=True).values.clamp_min(1e-12)
 
 
