@@ -55,9 +55,9 @@ def fast_config(**overrides):
 def fast_inputs():
     """The inputs of :func:`fast_config`, through the method's own cache (so the
     CLI and the recommender API given ``root=evidence_root()`` reuse them)."""
-    from graphcl.methods.evidence import spec
+    from graphcl.methods.evidence.train import cached_inputs
     real_task()
-    inputs = spec.load_data(fast_config(), {"root": evidence_root()})
+    inputs = cached_inputs(fast_config(), evidence_root())
     assert inputs.task.num_articles == real_task().num_articles
     return inputs
 

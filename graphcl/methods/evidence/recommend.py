@@ -49,11 +49,11 @@ class Recommender:
     @classmethod
     def train(cls, config: Optional[EvidenceConfig] = None, root=None, seed: int = 0,
               progress: bool = False, inputs=None) -> "Recommender":
-        from graphcl.methods.evidence.spec import load_data
+        from graphcl.methods.evidence.train import cached_inputs
         from graphcl.methods.evidence.train import train
         config = config or EvidenceConfig()
         if inputs is None:
-            inputs = load_data(config, {"root": root})
+            inputs = cached_inputs(config, root)
         return cls(inputs, config, train(inputs, config, seed=seed, progress=progress).model)
 
     def scores(self, problem_texts: Sequence[str]) -> torch.Tensor:
@@ -87,14 +87,14 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Union[str, Path], root=None) -> "Recommender":
-        from graphcl.methods.evidence.spec import load_data
+        from graphcl.methods.evidence.train import cached_inputs
         from graphcl.methods.evidence.train import build_model
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"model_path {path} does not exist")
         saved = torch.load(path, map_location="cpu", weights_only=True)
         config = EvidenceConfig.from_json(saved["config"])
-        inputs = load_data(config, {"root": root})  # built once per process
+        inputs = cached_inputs(config, root)  # built once per process
         model = build_model(inputs, config)
         model.load_state_dict(saved["state_dict"])
         return cls(inputs, config, model)
@@ -114,7 +114,7 @@ def recommend(problem_text: str, k: int = 10, model_path: Union[str, Path, None]
         seed (int): training seed when a model is trained.
     """
     from graphcl.datasets.evidence import load_evidence
-    from graphcl.methods.evidence.spec import load_data
+    from graphcl.methods.evidence.train import cached_inputs
     _check_query(problem_text, k)
     if model_path is not None and Path(model_path).is_file():
         recommender = Recommender.load(model_path, root)
@@ -122,7 +122,7 @@ def recommend(problem_text: str, k: int = 10, model_path: Union[str, Path, None]
         config = EvidenceConfig()
         task = load_evidence(root, split_seed=config.split_seed)
         _check_query(problem_text, k, task.num_articles)  # before the minutes of training
-        recommender = Recommender.train(config, seed=seed, inputs=load_data(config, {"root": root}))
+        recommender = Recommender.train(config, seed=seed, inputs=cached_inputs(config, root))
         if model_path is not None:
             recommender.save(model_path)
     return recommender.recommend(problem_text, k)

@@ -49,24 +49,9 @@ def make_config(dataset: str, args=None) -> EvidenceConfig:
     return EvidenceConfig().with_overrides(**overrides)
 
 
-#: Config fields the inputs (features, graphs, lexical path) depend on.
-INPUT_FIELDS = ("split_seed", "feature_dim", "max_group", "outcome_coref", "window", "min_df",
-                "min_count", "pmi_top_k", "lexical", "bm25_k1", "bm25_b")
-_INPUTS = {}  # one process builds the inputs once for all the models it runs
-
-
 def load_data(config: EvidenceConfig, options):
-    from graphcl.datasets.evidence import load_evidence
-    from graphcl.methods.evidence.train import prepare_inputs
-    graphs = config.model not in RETRIEVAL_MODELS
-    key = (str(options.get("root")),) + tuple(getattr(config, f) for f in INPUT_FIELDS)
-    cached = _INPUTS.get(key)
-    if cached is None or (graphs and cached.coref is None):
-        _INPUTS.clear()
-        _INPUTS[key] = prepare_inputs(load_evidence(options.get("root"),
-                                                    split_seed=config.split_seed), config,
-                                      graphs=graphs)
-    return _INPUTS[key]
+    from graphcl.methods.evidence.train import cached_inputs
+    return cached_inputs(config, options.get("root"))
 
 
 def run_seed(inputs, config: EvidenceConfig, seed: int, progress: bool):

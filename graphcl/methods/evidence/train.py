@@ -111,6 +111,26 @@ def prepare_inputs(task: EvidenceTask, config: EvidenceConfig,
     return inputs
 
 
+#: Config fields the inputs (features, graphs, lexical path) depend on.
+INPUT_FIELDS = ("split_seed", "feature_dim", "max_group", "outcome_coref", "window", "min_df",
+                "min_count", "pmi_top_k", "lexical", "bm25_k1", "bm25_b")
+_INPUTS: Dict[tuple, EvidenceInputs] = {}  # one process builds them once for all its models
+
+
+def cached_inputs(config: EvidenceConfig, root=None) -> EvidenceInputs:
+    """:func:`prepare_inputs` of the task at ``root``, kept for the next
+    config with the same input fields (the graphs are built on first need)."""
+    from graphcl.datasets.evidence import load_evidence
+    graphs = config.model not in RETRIEVAL_MODELS
+    key = (str(root),) + tuple(getattr(config, f) for f in INPUT_FIELDS)
+    cached = _INPUTS.get(key)
+    if cached is None or (graphs and cached.coref is None):
+        _INPUTS.clear()
+        _INPUTS[key] = prepare_inputs(load_evidence(root, split_seed=config.split_seed), config,
+                                      graphs=graphs)
+    return _INPUTS[key]
+
+
 def lexical_path(inputs: EvidenceInputs, config: EvidenceConfig, problem_texts: Sequence[str],
                  tfidf_path: Optional[Tensor]) -> Optional[Tensor]:
     """The text channel's lexical scores ``[len(problem_texts), E]``:
