@@ -288,6 +288,37 @@ def scgc_memory(folder: Path, args: Sequence[str]) -> str:
                      "dense N×N float32 GB", "threads"], rows)
 
 
+# --------------------------------------------------------------------------- evidence
+
+EVIDENCE_METRICS = [f"{m}@{k}" for m in ("recall", "ndcg", "mrr") for k in (5, 10, 20)]
+
+
+@table
+def evidence_ranking(folder: Path, args: Sequence[str]) -> str:
+    """One row per (model, split): every metric, mean±std over the seeds, in %."""
+    rows = [[r["config"]["model"], seed_list(r["seeds"]), split]
+            + [ours(r["metrics"][split][m], len(r["seeds"])) for m in EVIDENCE_METRICS]
+            for r in load_results(folder, args) for split in ("val", "test")]
+    return markdown(["model", "seeds", "split"] + EVIDENCE_METRICS, rows)
+
+
+@table
+def evidence_speed(folder: Path, args: Sequence[str]) -> str:
+    """benchmarks/evidence/speed.py: graph construction, s/epoch and peak RSS per conv."""
+    rows = []
+    for r in load_json(folder, args):
+        g = r["graph_seconds"]
+        for conv, label in (("fused", "graphcl FusedGCNConv"), ("pyg", "PyG GCNConv")):
+            v = r["summary"][conv]
+            rows.append([label, f"{g['features_seconds']:.1f} / {g['coref_graph_seconds']:.1f} / "
+                         f"{g['text_graph_seconds']:.1f}", f"{v['seconds_per_epoch']:.3f}",
+                         f"{v['peak_rss_gb']:.2f}", f"{v['peak_above_load_gb']:.2f}",
+                         f"{r['speedup_fused_vs_pyg']:.2f}x" if conv == "fused" else "1",
+                         r["threads"]])
+    return markdown(["layers", "features / ECG / ETG build s", "s/epoch (median)", "peak RSS GB",
+                     "peak above inputs GB", "speed vs PyG", "threads"], rows)
+
+
 # --------------------------------------------------------------------------- core
 
 @table
@@ -334,6 +365,8 @@ HEADLINES = {
                                   ("AMiner", "heco/results/aminer.json", "20", "macro_f1")]),
     "scgc": ("ACC, paper protocol", [("ACM", "scgc/results/scgc_acm.json", "paper", "acc"),
                                      ("Cite", "scgc/results/scgc_cite.json", "paper", "acc")]),
+    "evidence": ("test Recall@20", [("Evidence Inference", "evidence/results/multichannel.json",
+                                     "test", "recall@20")]),
     "scgc_star": ("ACC, paper protocol",
                   [("USPS", "scgc/results/scgc_star_usps.json", "paper", "acc"),
                    ("ACM", "scgc/results/scgc_star_acm.json", "paper", "acc")]),
@@ -342,7 +375,8 @@ HEADLINES = {
 BENCHMARK_DIRS = {"scgc_star": "scgc"}
 #: Published numbers the registry does not hold (the SCGC authors published
 #: one SCGC* run, on USPS).
-EXTRA_PAPER = {("scgc_star", "usps", "paper", "acc"): "84.89 (one run)"}
+EXTRA_PAPER = {("scgc_star", "usps", "paper", "acc"): "84.89 (one run)",
+               ("evidence", "evidence", "test", "recall@20"): "none published (TF-IDF 52.85)"}
 
 
 def baseline(method: str, dataset: str, metric: str) -> Optional[str]:

@@ -5,6 +5,7 @@
     graphcl merge a.json b.json --out results.json
     graphcl table results.json [--markdown]
     graphcl plot results.json --out results.png
+    graphcl recommend evidence "PROBLEM TEXT" [--k 10] [--model-path model.pt]
 
 Every argument is checked before any data is loaded or any model trained:
 counts and epochs must be positive, seeds lie in [0, 2**32 - 1] (numpy's
@@ -39,7 +40,9 @@ def _add_train_parser(commands) -> None:
     for method in list_methods():
         sub = methods.add_parser(method.name, help=f"{method.title} ({method.paper})",
                                  description=f"{method.title}: {method.paper}. {method.url}")
-        sub.add_argument("--dataset", required=True, choices=list(method.datasets))
+        single = method.datasets[0] if len(method.datasets) == 1 else None
+        sub.add_argument("--dataset", required=single is None, default=single,
+                         choices=list(method.datasets))
         sub.add_argument("--seeds", type=_seed_count, default=1,
                          help=f"number of training seeds (1 to {MAX_SEEDS}; default 1)")
         sub.add_argument("--seed", type=seed_int, default=None,
@@ -162,6 +165,13 @@ def _plot(args) -> int:
     return 0
 
 
+def _recommend(args) -> int:
+    from graphcl.methods.evidence import recommend  # the one recommender (issue 16)
+    for r in recommend(args.problem, k=args.k, model_path=args.model_path, root=args.root):
+        print(f"{r.rank:>3}  PMC{r.pmcid:<9} {r.score:9.4f}  {r.title}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphcl", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("results")
     plot.add_argument("--out", required=True, help="the PNG to write")
     plot.set_defaults(handler=_plot)
+    recommend = commands.add_parser("recommend", help="rank the trials for a free-text problem")
+    recommend.add_argument("task", choices=["evidence"])
+    recommend.add_argument("problem", help="the clinical problem, free text")
+    recommend.add_argument("--k", type=positive_int, default=10, help="how many (default 10)")
+    recommend.add_argument("--model-path", default=None,
+                           help="a saved model: loaded if it exists, else trained and saved")
+    recommend.add_argument("--root", default=None, help="data root (default: $GRAPHCL_DATA)")
+    recommend.set_defaults(handler=_recommend)
     return parser
 
 

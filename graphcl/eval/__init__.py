@@ -21,3 +21,7 @@ __all__ = [
     "kmeans_nmi_ari", "KMeansResult", "cluster_acc", "clustering_metrics",
     "summarize_runs", "CLUSTER_METRICS",
 ]
+from graphcl.eval.ranking import (RANKING_METRICS, candidate_ranks, ranking_metrics,  # noqa: E402
+                                  target_ranks)
+
+__all__ += ["ranking_metrics", "candidate_ranks", "target_ranks", "RANKING_METRICS"]

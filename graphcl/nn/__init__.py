@@ -28,3 +28,7 @@ def __getattr__(name):
         from graphcl.nn import conv
         return getattr(conv, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+from graphcl.nn.bpr import BPRLoss, bpr_loss  # noqa: E402
+
+__all__ += ["BPRLoss", "bpr_loss"]

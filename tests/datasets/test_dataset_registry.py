@@ -15,6 +15,7 @@ from graphcl.datasets import _files
 from graphcl.datasets.heco import HECO_COMMIT, HECO_SPECS
 from graphcl.datasets.planetoid import PLANETOID_COMMIT
 from graphcl.datasets.sdcn import SDCN_COMMIT
+from graphcl.datasets.evidence import EVIDENCE_COMMIT
 
 ORIGINAL_URL_PREFIX = f"https://raw.githubusercontent.com/kimiyoung/planetoid/{PLANETOID_COMMIT}/data/"
 
@@ -36,14 +37,26 @@ SDCN_OTHER_URLS = {
 
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
-                "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0")}
+                "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0"),
+                "evidence": ("MIT", EVIDENCE_COMMIT)}
 
 # Datasets whose files were derived by the mirror's preparation: no upstream URL.
 MIRROR_ONLY_FAMILIES = ("wordnet",)
 
+# Evidence Inference (jayded/evidence-inference); the abstracts file is derived
+# from upstream annotations/abstracts/ and has no URL of its own.
+_EVIDENCE = f"https://raw.githubusercontent.com/jayded/evidence-inference/{EVIDENCE_COMMIT}/"
+EVIDENCE_URLS = {
+    "evidence/evidence_inference/annotations/prompts_merged.csv":
+        _EVIDENCE + "annotations/prompts_merged.csv",
+    "evidence/evidence_inference/titles_abstracts_all.jsonl":
+        _files.MIRROR_ONLY,
+    "evidence/evidence_inference/LICENSE.jayded-evidence-inference.txt": _EVIDENCE + "LICENSE",
+}
+
 
 def _family(name: str) -> str:
-    if name in MIRROR_ONLY_FAMILIES:
+    if name in MIRROR_ONLY_FAMILIES or name == "evidence":
         return name
     for family in ("heco", "sdcn"):
         if name.startswith(family + "_"):
@@ -59,6 +72,8 @@ def _original_url(name: str, rel: str) -> str:
     """
     if _family(name) in MIRROR_ONLY_FAMILIES:
         return _files.MIRROR_ONLY
+    if rel.startswith("evidence/"):
+        return EVIDENCE_URLS[rel]
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
     if rel.startswith("sdcn/"):
