@@ -7,6 +7,7 @@ from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
 * :mod:`~graphcl.datasets.heco`: HeCo's ACM, DBLP, AMiner, Freebase (``HeteroData``),
   and :mod:`~graphcl.datasets.positives`, their metapath-count positives.
 * :mod:`~graphcl.datasets.sdcn`: the SDCN / SCGC clustering datasets (``Data``).
+* :mod:`~graphcl.datasets.pneumoniamnist`: PneumoniaMNIST chest X-rays (image tensors, LVM-Med).
 * Private: ``_files`` (fetching and sha256 verification), ``_npy`` (the
   restricted unpickler), ``_readers`` (``.npy`` / ``.npz`` readers).
 """
@@ -27,10 +28,12 @@ from graphcl.datasets.planetoid import PLANETOID_FILES, load_planetoid
 from graphcl.datasets.heco import HECO_FILES, HeCoDataset, MissingChecksumError, load_heco
 from graphcl.datasets.positives import is_valid_topt_selection, topt_positives
 from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, load_sdcn
+from graphcl.datasets.pneumoniamnist import PNEUMONIAMNIST_FILES, PneumoniaMNIST, load_pneumoniamnist
 
 #: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
 #: Each entry must have a card ``datasets/<name>.md`` with the same table.
-DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES}
+DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES,
+                                       **PNEUMONIAMNIST_FILES}
 
 __all__ = [
     # files: where they live, how they are fetched and verified
@@ -40,4 +43,5 @@ __all__ = [
     "load_planetoid",
     "load_heco", "HeCoDataset", "HECO_FILES", "topt_positives", "is_valid_topt_selection",
     "load_sdcn", "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError",
+    "load_pneumoniamnist", "PneumoniaMNIST", "PNEUMONIAMNIST_FILES",
 ]
