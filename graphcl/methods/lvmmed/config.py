@@ -36,7 +36,7 @@ class LVMMedConfig(ExperimentConfig):
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 0.0
-    cnn_widths: Tuple[int, int, int] = (16, 32, 128)
+    cnn_widths: Tuple[int, int, int] = (16, 32, 64)
     projector_hidden: int = 512
     projection_dim: int = 128
     nodes_per_graph: int = 16

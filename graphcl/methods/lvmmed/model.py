@@ -28,7 +28,7 @@ class ImageEncoder(nn.Module):
         - output: ``[B, out_channels]``
     """
 
-    def __init__(self, encoder: str = "cnn", cnn_widths=(16, 32, 128)):
+    def __init__(self, encoder: str = "cnn", cnn_widths=(16, 32, 64)):
         super().__init__()
         self.name, self.cnn_widths = encoder, tuple(cnn_widths)
         self.backbone = SmallCNN(1, self.cnn_widths) if encoder == "cnn" else ResNet18Small(1)

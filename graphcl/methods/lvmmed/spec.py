@@ -49,9 +49,16 @@ def _data_options(args):
     return {"encoder_template": encoder_template(out)} if out is not None else {}
 
 
+_LOADED = {}   # data root -> dataset: one verified load per process, whatever the model
+
+
 def load_data(config: LVMMedConfig, options):
-    from graphcl.datasets import load_pneumoniamnist
-    return load_pneumoniamnist(options.get("root")), options.get("encoder_template")
+    from graphcl.datasets import data_root, load_pneumoniamnist
+    root = options.get("root")
+    key = str(data_root(root))
+    if key not in _LOADED:
+        _LOADED[key] = load_pneumoniamnist(root)
+    return _LOADED[key], options.get("encoder_template")
 
 
 def run_seed(loaded, config: LVMMedConfig, seed: int, progress: bool):
