@@ -72,8 +72,8 @@ def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6
     All problems advance together; the loop stops after ``max_iter`` steps
     or once no problem's :math:`x` moves by more than ``tol``.
 
-    Cost per step: one batched linear assignment and gathers of the ``n``
-    columns of :math:`\bar Q` that a permutation selects (``O(B n^3)``); the
+    Cost per step: one batched linear assignment and a gather of the ``n``
+    rows of :math:`\bar Q` that a permutation selects (``O(B n^3)``); the
     products :math:`\bar Q x` are updated along the line search instead of
     recomputed, so no ``n^2 x n^2`` matrix-vector product is taken after the
     first.
@@ -101,11 +101,12 @@ def ipfp_unchecked(unary: Tensor, quadratic: Tensor, max_iter: int = 30,
     b, n, _ = unary.shape
     sym = 0.5 * (quadratic + quadratic.transpose(1, 2))
     u = unary.reshape(b, -1)
+    rows = torch.arange(b, device=u.device).unsqueeze(1)
 
     def selected(step):
         """(pair index, S b, u.b, b.S.b) of permutation matrices ``step``."""
         idx = _pair_index(step)
-        s_b = torch.gather(sym, 2, idx.unsqueeze(1).expand(-1, n * n, -1)).sum(-1)
+        s_b = sym[rows, idx].sum(1)   # S b: S is symmetric, so the n selected rows
         return idx, s_b, torch.gather(u, 1, idx).sum(-1), torch.gather(s_b, 1, idx).sum(-1)
 
     best = linear_assignment(unary)
