@@ -32,9 +32,11 @@ def run(args) -> None:
     results = {}
     for last in range(args.seeds):
         for model in args.models:
+            overrides = {} if args.noise_scale is None else {"noise_scale": args.noise_scale}
             config = method.make_config("pneumoniamnist", None).with_overrides(
-                model=model, encoder=args.encoder, epochs=args.epochs)
-            path = out / f"{model.replace('-', '_')}_{args.encoder}.json"
+                model=model, encoder=args.encoder, epochs=args.epochs, **overrides)
+            suffix = "".join(f"_{k}{v}" for k, v in overrides.items())
+            path = out / f"{model.replace('-', '_')}_{args.encoder}{suffix}.json"
             template = str(Path(args.encoders) / f"{path.stem}.seed{{seed}}.encoder.pt")
             results[model] = run_seeds(method, "pneumoniamnist", list(range(last + 1)),
                                        config=config, out=path, resume=True, progress=False,
@@ -55,6 +57,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--noise-scale", type=float, default=None,
+                        help="Gumbel scale of the matching models (default: the paper's 1.0); "
+                             "names the output file")
     parser.add_argument("--out", default="benchmarks/lvmmed/results")
     parser.add_argument("--encoders", default="benchmarks/lvmmed/encoders")
     parser.add_argument("--resume", action="store_true",

@@ -118,8 +118,11 @@ def main(argv=None) -> int:
         from graphcl.nn.matching import edge_affinity, node_affinity
         adjacency = loss_fn.knn_graphs(zz)
         h = loss_fn.refine(zz, adjacency)
-        unary = node_affinity(h[:g], h[g:])
-        quadratic = edge_affinity(h[:g], adjacency[:g], h[g:], adjacency[g:])
+        # the problems training solves: Gumbel-perturbed affinities
+        unary = node_affinity(h[:g], h[g:], loss_fn.alpha)
+        unary = unary + loss_fn._noise(unary, generator)
+        quadratic = edge_affinity(h[:g], adjacency[:g], h[g:], adjacency[g:],
+                                  perturb=lambda c: c + loss_fn._noise(c, generator))
     race = solver_race(unary, quadratic, args.rounds)
     batched = race["batched IPFP (ours)"]
     result = {"batch_size": args.batch_size, "graphs": g, "nodes_per_graph": n,
