@@ -234,7 +234,8 @@ def heco_epoch_speed(folder: Path, args: Sequence[str]) -> str:
 def lvmmed_probe(folder: Path, args: Sequence[str]) -> str:
     """Linear-probe accuracy and AUC (val, test) of every model, mean±std over seeds."""
     from graphcl.methods.lvmmed import MODEL_TITLES
-    rows = [[MODEL_TITLES[r["config"]["model"]], r["config"]["encoder"], r["config"]["epochs"],
+    rows = [[MODEL_TITLES[r["config"]["model"]], r["config"]["encoder"],
+             r["config"]["epochs"] if r["config"]["model"] != "random" else "0 (untrained)",
              seed_list(r["seeds"])] + [ours(r["metrics"][g][m], len(r["seeds"]))
                                        for g in ("val", "test") for m in ("acc", "auc")]
             + [f"{seconds_per_epoch(r):.0f}" if r["config"]["model"] != "random" else "—"]
