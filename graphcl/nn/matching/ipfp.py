@@ -58,7 +58,8 @@ def _pair_index(step: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6) -> Tensor:
+def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6,
+         rtol: float = 0.0) -> Tensor:
     r"""Approximately maximise :math:`\langle c^v, v\rangle + v^\top Q v` over permutation
     matrices with IPFP, for all ``B`` problems at once.
 
@@ -69,8 +70,10 @@ def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6
     (:math:`t = 1` when the objective is convex along the segment). The best
     discrete :math:`b` seen (and the assignment of the unary term alone) is
     returned, so the answer is never worse than the first-order matching.
-    All problems advance together; the loop stops after ``max_iter`` steps
-    or once no problem's :math:`x` moves by more than ``tol``.
+    All problems advance together; a problem stops once its :math:`x` moves by
+    at most ``tol`` or, as pygmtools' IPFP stops, the objective of its
+    assignment is within ``rtol`` (relative) of that of :math:`x`; the loop
+    ends when every problem stopped or after ``max_iter`` steps.
 
     Cost per step: one batched linear assignment and a gather of the ``n``
     rows of :math:`\bar Q` that a permutation selects (``O(B n^3)``); the
@@ -84,6 +87,8 @@ def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6
             see :func:`~graphcl.nn.matching.edge_affinity`).
         max_iter (int, optional): most IPFP steps (default ``30``).
         tol (float, optional): convergence threshold on :math:`\max |t (b - x)|`.
+        rtol (float, optional): relative objective gap that stops a problem
+            (default ``0``: each problem runs until ``x`` settles; pygmtools uses ``1e-3``).
 
     Returns:
         ``[B, n, n]`` 0/1 permutation matrices (dtype and device of ``unary``).
@@ -91,12 +96,12 @@ def ipfp(unary: Tensor, quadratic: Tensor, max_iter: int = 30, tol: float = 1e-6
     check_problem(unary, quadratic)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
-    return ipfp_unchecked(unary, quadratic, max_iter, tol)
+    return ipfp_unchecked(unary, quadratic, max_iter, tol, rtol)
 
 
 @torch.no_grad()
 def ipfp_unchecked(unary: Tensor, quadratic: Tensor, max_iter: int = 30,
-                   tol: float = 1e-6) -> Tensor:
+                   tol: float = 1e-6, rtol: float = 0.0) -> Tensor:
     """:func:`ipfp` without the argument checks (for callers that made them)."""
     b, n, _ = unary.shape
     sym = 0.5 * (quadratic + quadratic.transpose(1, 2))
@@ -115,8 +120,12 @@ def ipfp_unchecked(unary: Tensor, quadratic: Tensor, max_iter: int = 30,
     x = torch.full_like(u, 1.0 / n)
     s_x = sym.sum(-1) / n                      # S x
     ux, xsx = u.sum(-1) / n, s_x.sum(-1) / n   # u.x, x.S.x
+    step = best
+    active = torch.ones(b, dtype=torch.bool, device=u.device)
     for _ in range(max_iter):
-        step = linear_assignment((u + 2.0 * s_x).view(b, n, n))
+        step = step.clone()
+        # problems that stopped keep their last assignment and do not move
+        step[active] = linear_assignment((u + 2.0 * s_x)[active].view(-1, n, n))
         idx, s_b, ub, bsb = selected(step)
         bsx = torch.gather(s_x, 1, idx).sum(-1)
         slope = (ub - ux) + 2.0 * (bsx - xsx)          # gradient . (b - x)
@@ -124,16 +133,20 @@ def ipfp_unchecked(unary: Tensor, quadratic: Tensor, max_iter: int = 30,
         concave = curvature < 0
         safe = torch.where(concave, curvature, -torch.ones_like(curvature))
         t = torch.where(concave, (-slope / (2.0 * safe)).clamp(0.0, 1.0), torch.ones_like(slope))
+        t = torch.where(active, t, torch.zeros_like(t))
+        score = ub + bsb
+        # pygmtools' rule: stop once the assignment's objective is within rtol of x's
+        settled = (score - (ux + xsx)).abs() <= rtol * (ux + xsx).abs()
         move = t.unsqueeze(1) * (step.reshape(b, -1) - x)
         x = x + move
         xsx = xsx + 2.0 * t * (bsx - xsx) + t * t * curvature
         s_x = s_x + t.unsqueeze(1) * (s_b - s_x)
         ux = ux + t * (ub - ux)
-        score = ub + bsb
-        better = score > best_score
+        better = active & (score > best_score)
         best = torch.where(better.view(b, 1, 1), step, best)
         best_score = torch.where(better, score, best_score)
-        if float(move.abs().max()) <= tol:
+        active = active & ~settled & (move.abs().amax(1) > tol)
+        if not bool(active.any()):
             break
     return best
 

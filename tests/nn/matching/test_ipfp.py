@@ -47,6 +47,8 @@ def test_ipfp_planted_identity_and_float32():
     out = ipfp(unary, quadratic)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, torch.eye(8).expand(4, 8, 8))
+    # pygmtools' looser stop (relative objective gap 1e-3) on the same problems
+    torch.testing.assert_close(ipfp(unary, quadratic, rtol=1e-3), torch.eye(8).expand(4, 8, 8))
 
 
 def test_ipfp_bad_input():
