@@ -228,6 +228,37 @@ def heco_epoch_speed(folder: Path, args: Sequence[str]) -> str:
                      "speed-up", "threads", "rounds × epochs"], rows)
 
 
+# --------------------------------------------------------------------------- LVM-Med
+
+@table
+def lvmmed_probe(folder: Path, args: Sequence[str]) -> str:
+    """Linear-probe accuracy and AUC (val, test) of every model, mean±std over seeds."""
+    from graphcl.methods.lvmmed import MODEL_TITLES
+    rows = [[MODEL_TITLES[r["config"]["model"]], r["config"]["encoder"],
+             r["config"]["epochs"] if r["config"]["model"] != "random" else "0 (untrained)",
+             seed_list(r["seeds"])] + [ours(r["metrics"][g][m], len(r["seeds"]))
+                                       for g in ("val", "test") for m in ("acc", "auc")]
+            + [f"{seconds_per_epoch(r):.0f}" if r["config"]["model"] != "random" else "—"]
+            for r in load_results(folder, args)]
+    return markdown(["model", "encoder", "epochs", "seeds", "val acc", "val AUC", "test acc",
+                     "test AUC", "s/epoch"], rows)
+
+
+@table
+def lvmmed_speed(folder: Path, args: Sequence[str]) -> str:
+    """benchmarks/lvmmed/speed.py: step split and the solver race."""
+    out = []
+    for run in load_json(folder, args):
+        total = run["step_total_seconds"]
+        out.append(markdown(["part of one step", "ms", "share"],
+                            [[k, f"{1000 * v:.1f}", f"{100 * v / total:.1f} %"]
+                             for k, v in run["step_seconds"].items()]))
+        out.append(markdown(["solver", "ms", "× batched IPFP"],
+                            [[k, f"{1000 * v:.1f}", f"{run['speedup_vs_batched'][k]:.1f}"]
+                             for k, v in run["solver_seconds"].items()]))
+    return "\n\n".join(out)
+
+
 # --------------------------------------------------------------------------- SCGC
 
 SCGC_METRICS = ("acc", "nmi", "ari", "f1")
@@ -370,6 +401,8 @@ HEADLINES = {
     "scgc_star": ("ACC, paper protocol",
                   [("USPS", "scgc/results/scgc_star_usps.json", "paper", "acc"),
                    ("ACM", "scgc/results/scgc_star_acm.json", "paper", "acc")]),
+    "lvmmed": ("test AUC, linear probe",
+               [("PneumoniaMNIST", "lvmmed/results/lvmmed_cnn.json", "test", "auc")]),
 }
 #: The benchmarks folder of a method whose name is not its folder's.
 BENCHMARK_DIRS = {"scgc_star": "scgc"}

@@ -252,4 +252,38 @@ def _check_int(name: str, value) -> None:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
 
 
-__all__ = ["knn_graph", "knn_graph_data", "symmetrize", "METHODS"]
+def batched_knn_adjacency(x: torch.Tensor, k: int) -> torch.Tensor:
+    """:func:`knn_graph` (``"heat"``, Euclidean) of many small graphs at once, as
+    dense adjacencies: ``[b, i, j]`` is true for the edge ``i -> j``.
+
+    Every graph's answer equals ``knn_graph(x[b], k)`` (same exact float64
+    distances, same lower-index tie rule, ``k + 1`` neighbours where ties push
+    a node out of its own slot); one sort over all graphs replaces a Python
+    loop of calls (LVM-Med builds hundreds of 16-node graphs per step).
+
+    Args:
+        x: ``[B, n, d]`` float tensor (any device).
+        k: neighbours, ``1 <= k < n``.
+
+    Returns:
+        ``[B, n, n]`` bool on the device of ``x``.
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 3:
+        raise TypeError(f"x must be a float [B, n, d] tensor, got "
+                        f"{getattr(x, 'dtype', type(x).__name__)} {list(getattr(x, 'shape', []))}")
+    _check_int("k", k)
+    n = x.size(1)
+    if not 1 <= k < n:
+        raise ValueError(f"k must satisfy 1 <= k < n = {n} (nodes per graph), got {k}")
+    xt = x.detach().to(torch.float64)
+    if not bool(torch.isfinite(xt).all()):
+        raise ValueError("x contains NaN or Inf")
+    dist = (xt.unsqueeze(2) - xt.unsqueeze(1)).pow(2).sum(-1)          # [B, n, n], exact
+    chosen = torch.sort(dist, dim=2, stable=True).indices[:, :, :k + 1]
+    adjacency = torch.zeros(dist.shape, dtype=torch.bool, device=x.device)
+    adjacency.scatter_(2, chosen, True)
+    adjacency &= ~torch.eye(n, dtype=torch.bool, device=x.device)
+    return adjacency
+
+
+__all__ = ["knn_graph", "knn_graph_data", "symmetrize", "batched_knn_adjacency", "METHODS"]

@@ -9,6 +9,7 @@ from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
 * :mod:`~graphcl.datasets.sdcn`: the SDCN / SCGC clustering datasets (``Data``).
 * :mod:`~graphcl.datasets.wordnet`: WordNet 3.0 nouns and their GloVe 6B-50d vectors.
 * :mod:`~graphcl.datasets.evidence`: Evidence Inference's problem -> trial task and its graphs.
+* :mod:`~graphcl.datasets.pneumoniamnist`: PneumoniaMNIST chest X-rays (image tensors, LVM-Med).
 * Private: ``_files`` (fetching and sha256 verification), ``_npy`` (the
   restricted unpickler), ``_readers`` (``.npy`` / ``.npz`` readers).
 """
@@ -31,13 +32,14 @@ from graphcl.datasets.positives import is_valid_topt_selection, topt_positives
 from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, load_sdcn
 from graphcl.datasets.wordnet import (WORDNET_FILES, GloveVocab, WordNetNouns, load_glove_vocab,
                                      load_wordnet_nouns)
-
 from graphcl.datasets.evidence import EVIDENCE_FILES, EvidenceTask, load_evidence
+from graphcl.datasets.pneumoniamnist import PNEUMONIAMNIST_FILES, PneumoniaMNIST, load_pneumoniamnist
 
 #: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
 #: Each entry must have a card ``datasets/<name>.md`` with the same table.
 DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES,
-                                       **WORDNET_FILES, **EVIDENCE_FILES}
+                                       **WORDNET_FILES, **EVIDENCE_FILES,
+                                       **PNEUMONIAMNIST_FILES}
 
 __all__ = [
     # files: where they live, how they are fetched and verified
@@ -49,4 +51,5 @@ __all__ = [
     "load_sdcn", "SDCN_FILES", "SDCN_NAMES", "MissingFeaturesError",
     "load_wordnet_nouns", "load_glove_vocab", "WordNetNouns", "GloveVocab", "WORDNET_FILES",
     "load_evidence", "EvidenceTask", "EVIDENCE_FILES",
+    "load_pneumoniamnist", "PneumoniaMNIST", "PNEUMONIAMNIST_FILES",
 ]

@@ -32,3 +32,12 @@ def __getattr__(name):
 from graphcl.nn.bpr import BPRLoss, bpr_loss  # noqa: E402
 
 __all__ += ["BPRLoss", "bpr_loss"]
+
+# Appended: graph matching (LVM-Med) and image blocks.
+from graphcl.nn.contrast import NTXentLoss, VICRegLoss, nt_xent, vicreg_loss  # noqa: E402
+from graphcl.nn.matching import GraphMatchingLoss, blackbox_matching, hamming_loss, ipfp  # noqa: E402
+from graphcl.nn.vision import Projector, RandomViews, ResNet18Small, SmallCNN  # noqa: E402
+
+__all__ += ["NTXentLoss", "nt_xent", "VICRegLoss", "vicreg_loss", "GraphMatchingLoss",
+            "blackbox_matching", "hamming_loss", "ipfp", "SmallCNN", "ResNet18Small", "Projector",
+            "RandomViews"]

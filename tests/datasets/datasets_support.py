@@ -59,6 +59,13 @@ def planetoid_mirror() -> Path:
     return _mirror_holding("planetoid/ind.cora.x", "no data mirror at")
 
 
+@pytest.fixture(scope="module")
+def pneumoniamnist_mirror() -> Path:
+    """The mirror holding the PneumoniaMNIST files (skips without them)."""
+    return _mirror_holding("pneumoniamnist/pneumoniamnist_kaggle_varun19424.npz",
+                           "no PneumoniaMNIST data in the mirror at")
+
+
 @pytest.fixture
 def sdcn_mirror() -> Path:
     """The mirror holding the SDCN files (skips without them)."""

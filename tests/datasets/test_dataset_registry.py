@@ -35,10 +35,22 @@ SDCN_OTHER_URLS = {
 }
 
 
+# The two PneumoniaMNIST files' upstream repositories (SOURCES.md of the mirror).
+PNEUMONIAMNIST_URLS = {
+    "pneumoniamnist/pneumoniamnist_balanced_aksufatih.npz":
+        "https://raw.githubusercontent.com/aksufatih/snn-medmnist/"
+        "5df79ab2ac7bf898a8c7bf39830053619defa2f7/pneumoniamnist.npz",
+    "pneumoniamnist/pneumoniamnist_kaggle_varun19424.npz":
+        "https://raw.githubusercontent.com/varun19424/pneumonia_mnist/"
+        "9361a718d67e8a40f1ef8929db8c5682add8bd70/data/pneumoniamnist.npz",
+}
+
+
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
                 "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0"),
-                "evidence": ("MIT", EVIDENCE_COMMIT)}
+                "evidence": ("MIT", EVIDENCE_COMMIT),
+                "pneumoniamnist": ("CC BY 4.0", "no licence file")}
 
 # Datasets whose files were derived by the mirror's preparation: no upstream URL.
 MIRROR_ONLY_FAMILIES = ("wordnet",)
@@ -58,8 +70,8 @@ EVIDENCE_URLS = {
 def _family(name: str) -> str:
     if name in MIRROR_ONLY_FAMILIES or name == "evidence":
         return name
-    for family in ("heco", "sdcn"):
-        if name.startswith(family + "_"):
+    for family in ("heco", "sdcn", "pneumoniamnist"):
+        if name.startswith(family + "_") or name == family:
             return family
     return "planetoid"
 
@@ -76,6 +88,8 @@ def _original_url(name: str, rel: str) -> str:
         return EVIDENCE_URLS[rel]
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
+    if rel.startswith("pneumoniamnist/"):
+        return PNEUMONIAMNIST_URLS[rel]
     if rel.startswith("sdcn/"):
         if rel in SDCN_OTHER_URLS:
             return SDCN_OTHER_URLS[rel]

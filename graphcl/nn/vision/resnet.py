@@ -1,0 +1,63 @@
+"""ResNet-18 adapted to 28-32 px images."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                          nn.BatchNorm2d(c_out))
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
+        return (out + self.shortcut(x)).relu()
+
+
+class ResNet18Small(nn.Module):
+    r"""ResNet-18 (He et al. CVPR 2016, `arXiv 1512.03385 <https://arxiv.org/abs/1512.03385>`_)
+    for small images, as SimCLR's CIFAR variant: a 3x3 stride-1 stem without
+    max-pooling, four stages of two basic blocks (64, 128, 256, 512 channels,
+    strides 1, 2, 2, 2) and global average pooling. 28 px inputs end at 4x4.
+
+    Args:
+        in_channels (int, optional): image channels (default ``1``).
+        width (int, optional): channels of the first stage (default ``64``;
+            the stages double it).
+
+    Shapes:
+        - input: ``[B, in_channels, H, W]`` float
+        - output: ``[B, 8 * width]``
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 64):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        blocks, c_in = [], width
+        for stage, stride in enumerate((1, 2, 2, 2)):
+            c_out = width * 2 ** stage
+            blocks += [_BasicBlock(c_in, c_out, stride), _BasicBlock(c_out, c_out, 1)]
+            c_in = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.in_channels, self.out_channels = in_channels, c_in
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm2d):
+                module.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.size(1) != self.in_channels:
+            raise ValueError(f"x must be [B, {self.in_channels}, H, W], got {list(x.shape)}")
+        return self.blocks(self.stem(x)).mean((2, 3))
