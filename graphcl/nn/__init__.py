@@ -28,3 +28,10 @@ def __getattr__(name):
         from graphcl.nn import conv
         return getattr(conv, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# GPN blocks (issue 14)
+from graphcl.nn.gated_propagation import GatedCosinePropagation  # noqa: E402
+from graphcl.nn.mlp_backbone import MLPBackbone  # noqa: E402
+from graphcl.nn.resnet08 import ResNet08  # noqa: E402
+
+__all__ += ["GatedCosinePropagation", "MLPBackbone", "ResNet08"]

@@ -153,6 +153,11 @@ class ClassHierarchy:
                    if keep[c] else () for c in range(len(self))]
         return ClassHierarchy(self.names, parents)
 
+    def restricted_view(self, keep: np.ndarray) -> "RestrictedView":
+        """:meth:`restrict` computed lazily: links are bridged only for the
+        classes asked about (a task's subgraph touches a few dozen)."""
+        return RestrictedView(self, keep)
+
     # ------------------------------------------------------------ propagation subgraph
     def propagation_subgraph(self, task: Sequence[int], rounds: int = 2, max_links: int = 5,
                              keep_ratio: float = 0.5, rng: Optional[random.Random] = None
@@ -164,26 +169,136 @@ class ClassHierarchy:
 
         Returns:
             ``(nodes, edges)``: the task classes first then the others sorted;
-            ``edges`` ``[2, E]`` local (child, parent) pairs among the nodes.
+            ``edges`` ``[2, E]`` local (child, parent) pairs among the nodes
+            (every parent link among them, sampled or not, as GPN's ``get_adj``).
         """
-        rng = rng if rng is not None else random.Random(0)
-        task = [int(c) for c in task]
-        reached, frontier = set(task), list(dict.fromkeys(task))
-        for _ in range(rounds):
-            nxt = set()
-            for c in frontier:
-                for links in (self.parents[c], self.children[c]):
-                    links = list(links)
-                    if len(links) > max_links:
-                        links = rng.sample(links, round(keep_ratio * len(links)))
-                    nxt.update(links)
-            reached |= nxt
-            frontier = sorted(nxt)
-        others = sorted(reached - set(task))
-        nodes = np.array(task + others, dtype=np.int64)
-        local = {c: i for i, c in enumerate(nodes.tolist())}
-        pairs = [(local[c], local[p]) for c in nodes.tolist() for p in self.parents[c] if p in local]
-        return nodes, np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+        return propagation_subgraph(self.parents, self.children, task, rounds, max_links,
+                                    keep_ratio, rng)
 
 
-__all__ = ["ClassHierarchy", "UNREACHABLE"]
+class _Through:
+    """For a fixed kept set: per removed class, the kept classes beyond it and
+    the removed classes on the way (itself included), computed once."""
+
+    def __init__(self, links: List[Tuple[int, ...]], keep: np.ndarray):
+        self.links, self.keep = links, keep
+        self.beyond: Dict[int, frozenset] = {}
+        self.reach: Dict[int, frozenset] = {}
+
+    def visit(self, c: int) -> None:
+        if c in self.beyond:
+            return
+        beyond, reach = set(), {c}
+        for p in self.links[c]:
+            if self.keep[p]:
+                beyond.add(p)
+            else:
+                self.visit(p)
+                beyond |= self.beyond[p]
+                reach |= self.reach[p]
+        self.beyond[c], self.reach[c] = frozenset(beyond), frozenset(reach)
+
+
+class _BridgedLinks:
+    """``links[c]`` of a kept class with removed classes bridged, on demand.
+    With ``through`` (a cache for the smaller kept set ``keep & ~extra``), a
+    removed class whose paths meet no class of ``extra`` reuses the cache."""
+
+    def __init__(self, links: List[Tuple[int, ...]], keep: np.ndarray,
+                 through: Optional[_Through] = None, extra: frozenset = frozenset()):
+        self.links, self.keep, self.through, self.extra = links, keep, through, extra
+        self._beyond_memo: Dict[int, frozenset] = {}
+        self._done: Dict[int, Tuple[int, ...]] = {}
+
+    def _beyond(self, c: int) -> frozenset:
+        if self.through is not None:
+            self.through.visit(c)
+            if not (self.through.reach[c] & self.extra):
+                return self.through.beyond[c]
+        if c not in self._beyond_memo:
+            self._beyond_memo[c] = frozenset().union(*[
+                {p} if self.keep[p] else self._beyond(p) for p in self.links[c]])
+        return self._beyond_memo[c]
+
+    def __getitem__(self, c: int) -> Tuple[int, ...]:
+        if c not in self._done:
+            links = [{p} if self.keep[p] else self._beyond(p) for p in self.links[c]]
+            self._done[c] = tuple(sorted(frozenset().union(*links))) if self.keep[c] else ()
+        return self._done[c]
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+
+class RestrictedView:
+    """A :class:`ClassHierarchy` restricted to ``keep`` (see
+    :meth:`ClassHierarchy.restrict`) with parents and children bridged lazily."""
+
+    def __init__(self, hierarchy: ClassHierarchy, keep: np.ndarray, caches=None,
+                 extra: frozenset = frozenset()):
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (len(hierarchy),):
+            raise ValueError(f"keep must be a boolean mask of {len(hierarchy)} classes, got "
+                             f"shape {keep.shape}")
+        self.names = hierarchy.names
+        up, down = caches if caches is not None else (None, None)
+        self.parents = _BridgedLinks(hierarchy.parents, keep, up, extra)
+        self.children = _BridgedLinks(hierarchy.children, keep, down, extra)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    propagation_subgraph = ClassHierarchy.propagation_subgraph
+
+
+class BypassIndex:
+    """:meth:`ClassHierarchy.restrict` for many kept sets that each add a few
+    classes to one base set (GPN's test mode: the training classes plus one
+    task's classes). The bridging through the base set's removed classes is
+    computed once and reused wherever no added class is on the way."""
+
+    def __init__(self, hierarchy: ClassHierarchy, base_keep: np.ndarray):
+        self.hierarchy = hierarchy
+        self.base_keep = np.asarray(base_keep, dtype=bool)
+        if self.base_keep.shape != (len(hierarchy),):
+            raise ValueError(f"base_keep must be a boolean mask of {len(hierarchy)} classes, "
+                             f"got shape {self.base_keep.shape}")
+        self._caches = (_Through(hierarchy.parents, self.base_keep),
+                        _Through(hierarchy.children, self.base_keep))
+
+    def view(self, extra: Sequence[int]) -> RestrictedView:
+        """The hierarchy restricted to the base classes plus ``extra``."""
+        extra = frozenset(int(c) for c in extra)
+        keep = self.base_keep.copy()
+        keep[list(extra)] = True
+        return RestrictedView(self.hierarchy, keep, self._caches, extra)
+
+
+def propagation_subgraph(parents, children, task: Sequence[int], rounds: int = 2,
+                         max_links: int = 5, keep_ratio: float = 0.5,
+                         rng: Optional[random.Random] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """:meth:`ClassHierarchy.propagation_subgraph` over any indexable
+    ``parents`` / ``children`` link lists."""
+    rng = rng if rng is not None else random.Random(0)
+    task = [int(c) for c in task]
+    if len(set(task)) != len(task):
+        raise ValueError(f"task: classes must be distinct, got {task}")
+    reached, frontier = set(task), list(task)
+    for _ in range(rounds):
+        nxt = set()
+        for c in frontier:
+            for links in (parents[c], children[c]):
+                links = list(links)
+                if len(links) > max_links:
+                    links = rng.sample(links, round(keep_ratio * len(links)))
+                nxt.update(links)
+        reached |= nxt
+        frontier = sorted(nxt)
+    nodes = task + sorted(reached - set(task))
+    local = {c: i for i, c in enumerate(nodes)}
+    pairs = [(local[c], local[p]) for c in nodes for p in parents[c] if p in local]
+    return np.array(nodes, dtype=np.int64), np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+
+
+__all__ = ["ClassHierarchy", "RestrictedView", "BypassIndex", "propagation_subgraph",
+           "UNREACHABLE"]
