@@ -49,7 +49,7 @@ class FewShotBenchmark:
         splits: ``{"train", "close", "far"}``: the classes GPN's sampler drew
             (GPN appends the root to each list; here it is :attr:`root` and
             every split graph keeps it).
-        root: the root class.
+        root: the root class (``None`` for a hierarchy with several roots).
         names_of_instances: a label per instance (the words).
         is_leaf: ``[C]`` leaf-class mask.
     """
@@ -59,7 +59,7 @@ class FewShotBenchmark:
     instance_class: Tensor = field(repr=False)
     class_instances: List[np.ndarray] = field(repr=False)
     splits: Dict[str, List[int]]
-    root: int
+    root: Optional[int]
     names_of_instances: List[str] = field(repr=False, default_factory=list)
     is_leaf: Optional[np.ndarray] = field(repr=False, default=None)
 
@@ -81,7 +81,8 @@ class FewShotBenchmark:
         """Mask of the classes in ``split``'s graph: the training classes and
         the root, plus the split's own classes for a test split."""
         mask = self.split_mask("train") | self.split_mask(split)
-        mask[self.root] = True
+        if self.root is not None:
+            mask[self.root] = True
         return mask
 
     def split_graph(self, split: str) -> ClassHierarchy:
@@ -92,7 +93,8 @@ class FewShotBenchmark:
         """Classes of ``split`` a task may use: at least ``min_instances``
         instances, the root excluded, and for a test split no training class."""
         mask = self.split_mask(split) & (self.counts() >= min_instances)
-        mask[self.root] = False
+        if self.root is not None:
+            mask[self.root] = False
         if split != "train":
             mask &= ~self.split_mask("train")
         return np.flatnonzero(mask)

@@ -75,8 +75,7 @@ def _memory_members(graph: ClassHierarchy, keep: np.ndarray, class_instances) ->
 def prepare(benchmark: FewShotBenchmark, config: GPNConfig,
             test_splits: Sequence[str] = TEST_SPLITS) -> GPNData:
     """Split graphs, samplers' class lists, the memory's averaging matrix."""
-    keep = benchmark.graph_classes("train") if benchmark.root is not None \
-        else benchmark.split_mask("train")
+    keep = benchmark.graph_classes("train")
     graph = benchmark.hierarchy.restrict(keep)
     need = config.shots + config.train_queries
     train_classes = benchmark.task_classes("train", need)
@@ -210,6 +209,14 @@ class TrainResult:
     seed: int
 
 
+def curriculum_coefficient(epoch: int, epochs: int) -> float:
+    """Weight of the propagated prototype in training, ``epoch / epochs``
+    (GPN: prototype = base (1 - c) + propagated c; propagated only at test)."""
+    if epochs < 1 or not 0 <= epoch <= epochs:
+        raise ValueError(f"epoch must lie in [0, epochs={epochs}], got {epoch}")
+    return epoch / epochs
+
+
 def seed_everything(seed: int) -> Tuple[np.random.Generator, random.Random]:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -275,7 +282,8 @@ def train(data: GPNData, config: GPNConfig, *, seed: int = 0, progress: bool = T
             sums[3:] += (loss.item(), 1)
         else:
             task = sampler.sample()
-            loss, acc = _task_loss(model, data, memory, task, config, epoch / epochs, py_rng)
+            loss, acc = _task_loss(model, data, memory, task, config,
+                                   curriculum_coefficient(epoch, epochs), py_rng)
             few += 1
             if t >= decay_start:
                 decayed += 1
