@@ -156,7 +156,9 @@ def _assign_instances(leaves: List[str], coarse: List[str], below, parents):
     return words
 
 
-def _build(root, split_seed: int, min_words: int) -> FewShotBenchmark:
+@functools.lru_cache(maxsize=2)
+def _classes_and_words(root: Path, min_words: int):
+    """Steps 1-5 up to the distances (independent of the split seed)."""
     nouns, glove = load_wordnet_nouns(root), load_glove_vocab(root)
     parents = {s: list(dict.fromkeys(nouns.hypernyms[s] + nouns.instance_hypernyms[s]))
                for s in nouns.wnids}
@@ -171,27 +173,27 @@ def _build(root, split_seed: int, min_words: int) -> FewShotBenchmark:
         {s: [p for p in parents[s] if p in members] for s in classes}, names=classes)
     words = _assign_instances(leaves, coarse, below, parents)
     flat = [w for s in classes for w in words[s]]
-    sizes = [len(words[s]) for s in classes]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    distances = hierarchy.distances()
-    root_index = classes.index(ROOT_WNID)
-    splits = sample_class_splits(distances, root_index, seed=split_seed)
     leaf_set = set(leaves)
-    return FewShotBenchmark(
-        hierarchy=hierarchy, distances=distances, features=glove.lookup(flat),
-        instance_class=torch.repeat_interleave(torch.arange(len(classes)), torch.tensor(sizes)),
-        class_instances=[np.arange(offsets[c], offsets[c + 1]) for c in range(len(classes))],
-        splits=splits, root=root_index, names_of_instances=flat,
-        is_leaf=np.array([s in leaf_set for s in classes]))
+    return (hierarchy, hierarchy.distances(), glove.lookup(flat), flat,
+            [len(words[s]) for s in classes], np.array([s in leaf_set for s in classes]))
 
 
 @functools.lru_cache(maxsize=4)
 def _cached(root: Path, split_seed: int, min_words: int) -> FewShotBenchmark:
-    return _build(root, split_seed, min_words)
+    hierarchy, distances, features, flat, sizes, is_leaf = _classes_and_words(root, min_words)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    root_index = hierarchy.names.index(ROOT_WNID)
+    return FewShotBenchmark(
+        hierarchy=hierarchy, distances=distances, features=features,
+        instance_class=torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes)),
+        class_instances=[np.arange(offsets[c], offsets[c + 1]) for c in range(len(sizes))],
+        splits=sample_class_splits(distances, root_index, seed=split_seed), root=root_index,
+        names_of_instances=flat, is_leaf=is_leaf)
 
 
 def load_wordnet_fewshot(root=None, split_seed: int = 111, min_words: int = 20) -> FewShotBenchmark:
-    """The benchmark (built once per process and argument set; about 5 s).
+    """The benchmark (built once per process, about 10 s; other split seeds
+    reuse the classes and instances).
 
     Args:
         root: data root override (the WordNet files, see ``datasets/wordnet.md``).
