@@ -361,14 +361,14 @@ def test_tasks(data: GPNData, config: GPNConfig, split: str, kind: str, seed: in
 
 
 def evaluate(result: TrainResult, data: GPNData, config: GPNConfig, *,
-             splits: Sequence[str] = TEST_SPLITS, episodes: Optional[int] = None
-             ) -> Dict[str, Dict[str, float]]:
+             splits: Sequence[str] = TEST_SPLITS, samplers: Sequence[str] = SAMPLERS,
+             episodes: Optional[int] = None) -> Dict[str, Dict[str, float]]:
     """``{"close/local": {"acc", "ci95"}, ...}``: mean query accuracy over the
     test episodes and 1.96 std / sqrt(episodes) (population std, as GPN)."""
     metrics = {}
     rng = random.Random(result.seed + 1)
     for split in splits:
-        for kind in SAMPLERS:
+        for kind in samplers:
             tasks = test_tasks(data, config, split, kind, result.seed, episodes)
             accs = episode_accuracies(result.model, result.memory, data, tasks, config, rng)
             metrics[f"{split}/{kind}"] = {"acc": float(accs.mean()),
