@@ -169,6 +169,7 @@ def propagated_prototypes(model: GPN, memory: Tensor, base: Tensor, task_classes
     features = memory[nodes].clone()
     features[positions.reshape(-1)] = base.reshape(-1, base.size(-1)) if config.support_gradient \
         else base.detach().reshape(-1, base.size(-1))
+    subgraph_edges = edges
     edges = spanning_edges(edges, features, nodes.numel(), config.mst)
     if not return_parts:  # keep only what the task prototypes depend on
         inside = receptive_field(edges, nodes.numel(), positions.reshape(-1), config.steps)
@@ -183,7 +184,8 @@ def propagated_prototypes(model: GPN, memory: Tensor, base: Tensor, task_classes
     out, gates = model.propagation(features, graph, return_gates=True)
     prototypes = out[positions]
     if return_parts:
-        return prototypes, {"nodes": nodes, "edges": edges, "graph": graph, "gates": gates,
+        return prototypes, {"nodes": nodes, "edges": edges, "subgraph_edges": subgraph_edges,
+                            "graph": graph, "gates": gates,
                             "positions": positions, "features": features}
     return prototypes
 
