@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "examples" / "notebooks").glob("
 
 
 def test_every_method_has_a_notebook():
-    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heco", "scgc"}
+    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heco", "scgc", "gpn_few_shot"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

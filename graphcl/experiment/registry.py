@@ -16,7 +16,8 @@ from graphcl.experiment.config import ExperimentConfig
 
 #: Modules that register a method when imported (one per method package).
 METHOD_MODULES = ("graphcl.methods.heco.spec", "graphcl.methods.scgc.spec",
-                  "graphcl.methods.evidence.spec", "graphcl.methods.lvmmed.spec")
+                  "graphcl.methods.evidence.spec", "graphcl.methods.lvmmed.spec",
+                  "graphcl.methods.gpn.spec")
 
 _REGISTRY: Dict[str, "Method"] = {}
 

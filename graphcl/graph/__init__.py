@@ -14,3 +14,6 @@ from graphcl.graph.sparse_graph import SparseGraph
 
 __all__ = ["SparseGraph", "as_sparse_graph", "clear_graph_cache", "NORMALIZATIONS",
            "MAX_POWER_ORDER"]
+from graphcl.graph.spanning_forest import minimum_spanning_forest  # noqa: E402
+
+__all__ += ["minimum_spanning_forest"]

@@ -41,3 +41,10 @@ from graphcl.nn.vision import Projector, RandomViews, ResNet18Small, SmallCNN  #
 __all__ += ["NTXentLoss", "nt_xent", "VICRegLoss", "vicreg_loss", "GraphMatchingLoss",
             "blackbox_matching", "hamming_loss", "ipfp", "SmallCNN", "ResNet18Small", "Projector",
             "RandomViews"]
+
+# GPN blocks (issue 14)
+from graphcl.nn.gated_propagation import GatedCosinePropagation  # noqa: E402
+from graphcl.nn.mlp_backbone import MLPBackbone  # noqa: E402
+from graphcl.nn.resnet08 import ResNet08  # noqa: E402
+
+__all__ += ["GatedCosinePropagation", "MLPBackbone", "ResNet08"]
