@@ -28,3 +28,7 @@ def __getattr__(name):
         from graphcl.nn import conv
         return getattr(conv, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+from graphcl.nn.dense_graph_propagation import DenseGraphPropagation  # noqa: E402
+
+__all__ += ["DenseGraphPropagation"]
