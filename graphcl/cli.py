@@ -39,7 +39,8 @@ def _add_train_parser(commands) -> None:
     for method in list_methods():
         sub = methods.add_parser(method.name, help=f"{method.title} ({method.paper})",
                                  description=f"{method.title}: {method.paper}. {method.url}")
-        sub.add_argument("--dataset", required=True, choices=list(method.datasets))
+        single = method.datasets[0] if len(method.datasets) == 1 else None  # optional if only one
+        sub.add_argument("--dataset", required=single is None, default=single, choices=list(method.datasets))
         sub.add_argument("--seeds", type=_seed_count, default=1,
                          help=f"number of training seeds (1 to {MAX_SEEDS}; default 1)")
         sub.add_argument("--seed", type=seed_int, default=None,

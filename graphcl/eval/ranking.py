@@ -61,12 +61,20 @@ def ranks(samples: Tensor, labels: Tensor, class_vectors: Tensor, candidates: Te
     """
     true_column = _check(samples, labels, class_vectors, candidates)
     weights = class_vectors[candidates.to(class_vectors.device)].to(samples.dtype)
+    # Repeated samples (the same word in many glosses) are scored once: the
+    # product runs over distinct rows, the comparisons over every sample.
+    distinct, inverse = torch.unique(samples, dim=0, return_inverse=True)
+    order = torch.argsort(inverse.cpu(), stable=True)
+    bounds = torch.searchsorted(inverse.cpu()[order], torch.arange(0, distinct.size(0) + chunk_size,
+                                                                   chunk_size))
     out = torch.empty(samples.size(0), dtype=torch.long)
-    for start in range(0, samples.size(0), chunk_size):
-        scores = samples[start:start + chunk_size].to(weights.device) @ weights.t()
-        cols = true_column[start:start + chunk_size].to(scores.device)
-        true = scores.gather(1, cols.unsqueeze(1))
-        out[start:start + chunk_size] = (scores >= true).sum(1).cpu()
+    for i, start in enumerate(range(0, distinct.size(0), chunk_size)):
+        scores = distinct[start:start + chunk_size].to(weights.device) @ weights.t()
+        for lo in range(int(bounds[i]), int(bounds[i + 1]), chunk_size):
+            which = order[lo:min(lo + chunk_size, int(bounds[i + 1]))]
+            rows = scores[(inverse.cpu()[which] - start).to(scores.device)]
+            true = rows.gather(1, true_column[which].to(scores.device).unsqueeze(1))
+            out[which] = (rows >= true).sum(1).cpu()
     return out
 
 

@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from graphcl.experiment.config import ExperimentConfig
 
 #: Modules that register a method when imported (one per method package).
-METHOD_MODULES = ("graphcl.methods.heco.spec", "graphcl.methods.scgc.spec")
+METHOD_MODULES = ("graphcl.methods.heco.spec", "graphcl.methods.scgc.spec",
+                  "graphcl.methods.dgp.spec")
 
 _REGISTRY: Dict[str, "Method"] = {}
 
