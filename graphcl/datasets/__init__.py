@@ -8,6 +8,7 @@ from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
   and :mod:`~graphcl.datasets.positives`, their metapath-count positives.
 * :mod:`~graphcl.datasets.sdcn`: the SDCN / SCGC clustering datasets (``Data``).
 * :mod:`~graphcl.datasets.wordnet`: WordNet 3.0 nouns and their GloVe 6B-50d vectors.
+* :mod:`~graphcl.datasets.dgp`: DGP's ImageNet zero-shot graph, splits and gloss protocol.
 * Private: ``_files`` (fetching and sha256 verification), ``_npy`` (the
   restricted unpickler), ``_readers`` (``.npy`` / ``.npz`` readers).
 """
@@ -30,10 +31,12 @@ from graphcl.datasets.positives import is_valid_topt_selection, topt_positives
 from graphcl.datasets.sdcn import SDCN_FILES, SDCN_NAMES, MissingFeaturesError, load_sdcn
 from graphcl.datasets.wordnet import (WORDNET_FILES, GloveVocab, WordNetNouns, load_glove_vocab,
                                      load_wordnet_nouns)
+from graphcl.datasets.dgp import DGP_FILES
 
 #: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
 #: Each entry must have a card ``datasets/<name>.md`` with the same table.
-DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES, **WORDNET_FILES}
+DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES, **WORDNET_FILES,
+                                     **DGP_FILES}
 
 __all__ = [
     # files: where they live, how they are fetched and verified

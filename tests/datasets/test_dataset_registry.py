@@ -34,16 +34,28 @@ SDCN_OTHER_URLS = {
 }
 
 
+# DGP's copied files (the mirror's SOURCES.md); its other files are derived (mirror-only).
+_DGP = "https://raw.githubusercontent.com/cyvius96/DGP/b497ebba0f43b21a77059c7fc3eb4e5d599c5679/"
+DGP_URLS = {f"dgp/{f}": _DGP + "materials/" + f for f in
+            ("imagenet-split.json", "imagenet-testsets.json", "imagenet-xml-wnids.json", "awa2-split.json")}
+DGP_URLS["dgp/LICENSE.cyvius96-DGP.txt"] = _DGP + "LICENSE"
+DGP_URLS["dgp/LICENSE.JudyYe-zero-shot-gcn.txt"] = ("https://raw.githubusercontent.com/JudyYe/zero-shot-gcn/"
+                                                    "0902b15350116cb1292c8e9ec47a0b1db6277f5c/LICENSE")
+
+
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
-                "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0")}
+                "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0"),
+                "dgp": ("MIT", "WordNet 3.0 licence", "PDDL-1.0")}
 
 # Datasets whose files were derived by the mirror's preparation: no upstream URL.
 MIRROR_ONLY_FAMILIES = ("wordnet",)
+# Families that mix copied files (pinned upstream URLs, in their own table) and derived mirror-only ones.
+MIXED_FAMILIES = ("dgp",)
 
 
 def _family(name: str) -> str:
-    if name in MIRROR_ONLY_FAMILIES:
+    if name in MIRROR_ONLY_FAMILIES + MIXED_FAMILIES:
         return name
     for family in ("heco", "sdcn"):
         if name.startswith(family + "_"):
@@ -59,6 +71,8 @@ def _original_url(name: str, rel: str) -> str:
     """
     if _family(name) in MIRROR_ONLY_FAMILIES:
         return _files.MIRROR_ONLY
+    if name == "dgp":
+        return DGP_URLS.get(rel, _files.MIRROR_ONLY)
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
     if rel.startswith("sdcn/"):
