@@ -115,3 +115,14 @@ def test_bad_input_is_named():
         propagate_class_vectors(cyclic, x, known, truth[known], epochs=1, hidden=4)
     with pytest.raises(ValueError, match="gcnz"):
         propagate_class_vectors(edges, x, known, truth[known], model="gcnz", epochs=1, hidden=4)
+
+
+def test_cli_parses_without_dataset_and_rejects_a_bad_model(capsys):
+    from graphcl.cli import build_parser, main
+    args = build_parser().parse_args(["train", "dgp", "--model", "sgcn", "--epochs", "5",
+                                      "--hidden", "32", "--seeds", "2"])
+    assert (args.dataset, args.model, args.epochs, args.hidden, args.seeds) == (
+        "imagenet", "sgcn", 5, 32, 2)
+    with pytest.raises(SystemExit):
+        main(["train", "dgp", "--model", "gat"])
+    assert "invalid choice" in capsys.readouterr().err
