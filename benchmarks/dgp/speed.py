@@ -8,7 +8,8 @@ Both models share the weights, graphs, inputs and targets; their outputs agree
 (checked first, dropout off). Epochs alternate between the two (interleaved
 rounds, one warm-up epoch each), so a change in machine load hits both alike.
 Peak memory: each variant trains one epoch in a fresh subprocess; its peak RSS
-and the growth over its RSS before the epoch are reported. Results go to
+(sampled during the epoch) and its growth over the RSS before the epoch are
+reported (``--memory-only`` re-measures them into an existing results file). Results go to
 ``benchmarks/dgp/results/speed.json``.
 """
 from __future__ import annotations
@@ -86,14 +87,46 @@ def epoch(model, forward, optimizer, target) -> float:
     return time.perf_counter() - tic
 
 
+def _rss_gb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**30
+
+
 def memory_worker(name: str, hidden: int) -> None:
+    """One training epoch of one variant; its RSS is sampled every 2 ms (the
+    high-water mark of the process would be the data loading's, not the epoch's)."""
+    import ctypes
+    import gc
+    import threading
     runners, target = setup(hidden)
     model, forward = runners[name]
     del runners
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    epoch(model, forward, torch.optim.Adam(model.parameters(), 1e-3, weight_decay=5e-4), target)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(json.dumps({"peak_rss_gb": peak, "epoch_growth_gb": peak - before}))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3, weight_decay=5e-4)
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed loading buffers back first
+    before, peak, done = _rss_gb(), [0.0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_gb())
+            time.sleep(0.002)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    epoch(model, forward, optimizer, target)
+    done.set()
+    sampler.join()
+    print(json.dumps({"rss_before_gb": before, "peak_rss_gb": max(peak[0], _rss_gb()),
+                      "epoch_growth_gb": max(peak[0], _rss_gb()) - before}))
+
+
+def measure_memory(hidden: int, threads: int) -> dict:
+    memory = {}
+    for name in ("graphcl", "reference"):
+        out = subprocess.run([sys.executable, __file__, "--memory-worker", name, "--hidden",
+                              str(hidden), "--threads", str(threads)],
+                             capture_output=True, text=True, check=True)
+        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    return memory
 
 
 def main(argv=None) -> int:
@@ -102,11 +135,20 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "speed.json")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only re-measure memory, into the existing --out file")
     parser.add_argument("--memory-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.memory_worker:
         memory_worker(args.memory_worker, args.hidden)
+        return 0
+    from graphcl.io import write_json_atomic
+    if args.memory_only:
+        results = json.loads(args.out.read_text())
+        results["memory"] = measure_memory(results["hidden"], results["threads"])
+        write_json_atomic(results, args.out)
+        print(json.dumps(results["memory"], indent=1))
         return 0
     runners, target = setup(args.hidden)
     for model, _ in runners.values():
@@ -124,14 +166,8 @@ def main(argv=None) -> int:
             if round_:
                 times[name].append(seconds)
             print(f"round {round_} {name}: {seconds:.2f} s", flush=True)
-    memory = {}
-    for name in runners:
-        out = subprocess.run([sys.executable, __file__, "--memory-worker", name, "--hidden",
-                              str(args.hidden), "--threads", str(args.threads)],
-                             capture_output=True, text=True, check=True)
-        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    memory = measure_memory(args.hidden, args.threads)
     median = {n: sorted(t)[len(t) // 2] for n, t in times.items()}
-    from graphcl.io import write_json_atomic
     results = {"hidden": args.hidden, "threads": args.threads, "rounds": args.rounds,
                "seconds_per_epoch": times, "median_seconds_per_epoch": median,
                "speedup": median["reference"] / median["graphcl"], "max_output_diff": max_diff,
