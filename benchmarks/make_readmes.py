@@ -350,6 +350,38 @@ def evidence_speed(folder: Path, args: Sequence[str]) -> str:
                      "peak above inputs GB", "speed vs PyG", "threads"], rows)
 
 
+# --------------------------------------------------------------------------- dgp
+
+@table
+def dgp_hits(folder: Path, args: Sequence[str]) -> str:
+    """One row per (results file, metric group): hit@1/2/5/10/20 (AwA2: top-1), %."""
+    rows = []
+    for r in load_results(folder, args):
+        c, n = r["config"], len(r["seeds"])
+        trained = c["model"] not in ("identity", "ridge", "ridge_ax")
+        setup = f"{c['epochs']} ep, h {c['hidden']}" if trained else "closed form"
+        for group, metrics in r["metrics"].items():
+            rows.append([c["model"], setup, seed_list(r["seeds"]), group]
+                        + [ours(v, n) for v in metrics.values()] + [""] * (5 - len(metrics)))
+    return markdown(["model", "run", "seeds", "group", "hit@1", "hit@2", "hit@5", "hit@10",
+                     "hit@20"], rows)
+
+
+@table
+def dgp_speed(folder: Path, args: Sequence[str]) -> str:
+    """benchmarks/dgp/speed.py: s/epoch (median of interleaved rounds) and peak memory."""
+    rows = []
+    for r in load_json(folder, args):
+        for name in ("graphcl", "reference"):
+            m = r["memory"][name]
+            rows.append([name, r["hidden"], r["threads"], r["rounds"],
+                         f"{r['median_seconds_per_epoch'][name]:.1f}",
+                         f"{r['speedup']:.2f}x" if name == "graphcl" else "1x",
+                         f"{m['peak_rss_gb']:.2f}", f"{m['epoch_growth_gb']:.2f}"])
+    return markdown(["implementation", "hidden", "threads", "rounds", "s/epoch (median)",
+                     "speed", "peak RSS GB", "RSS growth in the epoch GB"], rows)
+
+
 # --------------------------------------------------------------------------- core
 
 @table
@@ -406,6 +438,8 @@ HEADLINES = {
                    ("ACM", "scgc/results/scgc_star_acm.json", "paper", "acc")]),
     "lvmmed": ("test AUC, linear probe",
                [("PneumoniaMNIST", "lvmmed/results/lvmmed_cnn.json", "test", "auc")]),
+    "dgp": ("hit@1, 2-hops (gloss protocol vs paper's images)",
+            [("2-hops", "dgp/results/dgp.json", "2-hops/general", "hit@1")]),
 }
 #: The benchmarks folder of a method whose name is not its folder's.
 BENCHMARK_DIRS = {"scgc_star": "scgc"}

@@ -11,7 +11,8 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "examples" / "notebooks").glob("
 
 
 def test_every_method_has_a_notebook():
-    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heco", "scgc", "gpn_few_shot"}
+    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heco", "scgc", "gpn_few_shot", "dgp_zero_shot",
+                                        "lvmmed_pneumonia", "evidence_recommendation"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

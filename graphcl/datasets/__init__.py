@@ -10,6 +10,7 @@ from ``$GRAPHCL_MIRROR`` when set, else downloaded from their original URLs.
 * :mod:`~graphcl.datasets.wordnet`: WordNet 3.0 nouns and their GloVe 6B-50d vectors.
 * :mod:`~graphcl.datasets.evidence`: Evidence Inference's problem -> trial task and its graphs.
 * :mod:`~graphcl.datasets.pneumoniamnist`: PneumoniaMNIST chest X-rays (image tensors, LVM-Med).
+* :mod:`~graphcl.datasets.dgp`: DGP's ImageNet zero-shot graph, splits and gloss protocol.
 * Private: ``_files`` (fetching and sha256 verification), ``_npy`` (the
   restricted unpickler), ``_readers`` (``.npy`` / ``.npz`` readers).
 """
@@ -34,12 +35,13 @@ from graphcl.datasets.wordnet import (WORDNET_FILES, GloveVocab, WordNetNouns, l
                                      load_wordnet_nouns)
 from graphcl.datasets.evidence import EVIDENCE_FILES, EvidenceTask, load_evidence
 from graphcl.datasets.pneumoniamnist import PNEUMONIAMNIST_FILES, PneumoniaMNIST, load_pneumoniamnist
+from graphcl.datasets.dgp import DGP_FILES
 
 #: Every dataset's raw files, ``{dataset name: {relative path: (sha256, url)}}``.
 #: Each entry must have a card ``datasets/<name>.md`` with the same table.
 DATASET_FILES: Dict[str, FileTable] = {**PLANETOID_FILES, **HECO_FILES, **SDCN_FILES,
                                        **WORDNET_FILES, **EVIDENCE_FILES,
-                                       **PNEUMONIAMNIST_FILES}
+                                       **PNEUMONIAMNIST_FILES, **DGP_FILES}
 
 __all__ = [
     # files: where they live, how they are fetched and verified

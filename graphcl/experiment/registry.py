@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -17,9 +18,10 @@ from graphcl.experiment.config import ExperimentConfig
 #: Modules that register a method when imported (one per method package).
 METHOD_MODULES = ("graphcl.methods.heco.spec", "graphcl.methods.scgc.spec",
                   "graphcl.methods.evidence.spec", "graphcl.methods.lvmmed.spec",
-                  "graphcl.methods.gpn.spec")
+                  "graphcl.methods.gpn.spec", "graphcl.methods.dgp.spec")
 
 _REGISTRY: Dict[str, "Method"] = {}
+_ORIGIN: Dict[str, str] = {}
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +94,8 @@ def register_method(method: Method) -> Method:
     if not isinstance(method, Method):
         raise TypeError(f"register_method needs a Method, got {type(method).__name__}")
     _REGISTRY[method.name] = method
+    # The module that registered it fixes its place in list_methods().
+    _ORIGIN[method.name] = sys._getframe(1).f_globals.get("__name__", "")
     return method
 
 
@@ -101,9 +105,15 @@ def _load_all() -> None:
 
 
 def list_methods() -> List[Method]:
-    """Every registered method, in registration order."""
+    """Every registered method: those of METHOD_MODULES in that order, then any
+    other in registration order. The order does not depend on which spec
+    module some caller happened to import first (the README's methods table
+    is generated from it)."""
     _load_all()
-    return list(_REGISTRY.values())
+    order = {module: k for k, module in enumerate(METHOD_MODULES)}
+    position = {name: k for k, name in enumerate(_REGISTRY)}
+    names = sorted(_REGISTRY, key=lambda n: (order.get(_ORIGIN.get(n), len(order)), position[n]))
+    return [_REGISTRY[n] for n in names]
 
 
 def get_method(name: str) -> Method:

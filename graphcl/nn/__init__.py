@@ -48,3 +48,7 @@ from graphcl.nn.mlp_backbone import MLPBackbone  # noqa: E402
 from graphcl.nn.resnet08 import ResNet08  # noqa: E402
 
 __all__ += ["GatedCosinePropagation", "MLPBackbone", "ResNet08"]
+
+from graphcl.nn.dense_graph_propagation import DenseGraphPropagation  # noqa: E402
+
+__all__ += ["DenseGraphPropagation"]

@@ -168,3 +168,10 @@ def object_array(items) -> np.ndarray:
     for i, item in enumerate(items):  # item by item: equal lengths must not broadcast
         out[i] = item
     return out
+
+
+@pytest.fixture(scope="module")
+def dgp_mirror() -> Path:
+    """The mirror holding DGP's files and the WordNet/GloVe tables (skips without them)."""
+    _mirror_holding("wordnet/wordnet30_nouns.json.gz", "no WordNet data in the mirror at")
+    return _mirror_holding("dgp/imagenet_induced_graph.json", "no DGP data in the mirror at")

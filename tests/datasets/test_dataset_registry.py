@@ -45,15 +45,26 @@ PNEUMONIAMNIST_URLS = {
         "9361a718d67e8a40f1ef8929db8c5682add8bd70/data/pneumoniamnist.npz",
 }
 
+# DGP's copied files (the mirror's SOURCES.md); its other files are derived (mirror-only).
+_DGP = "https://raw.githubusercontent.com/cyvius96/DGP/b497ebba0f43b21a77059c7fc3eb4e5d599c5679/"
+DGP_URLS = {f"dgp/{f}": _DGP + "materials/" + f for f in
+            ("imagenet-split.json", "imagenet-testsets.json", "imagenet-xml-wnids.json", "awa2-split.json")}
+DGP_URLS["dgp/LICENSE.cyvius96-DGP.txt"] = _DGP + "LICENSE"
+DGP_URLS["dgp/LICENSE.JudyYe-zero-shot-gcn.txt"] = ("https://raw.githubusercontent.com/JudyYe/zero-shot-gcn/"
+                                                    "0902b15350116cb1292c8e9ec47a0b1db6277f5c/LICENSE")
+
 
 # What each family's card must say about its licence.
 LICENCE_TEXT = {"planetoid": ("MIT", "Zhilin Yang"), "heco": ("no licence stated upstream",),
                 "sdcn": ("Apache-2.0",), "wordnet": ("WordNet 3.0 licence", "PDDL-1.0"),
                 "evidence": ("MIT", EVIDENCE_COMMIT),
-                "pneumoniamnist": ("CC BY 4.0", "no licence file")}
+                "pneumoniamnist": ("CC BY 4.0", "no licence file"),
+                "dgp": ("MIT", "WordNet 3.0 licence", "PDDL-1.0")}
 
 # Datasets whose files were derived by the mirror's preparation: no upstream URL.
 MIRROR_ONLY_FAMILIES = ("wordnet",)
+# Families that mix copied files (pinned upstream URLs, in their own table) and derived mirror-only ones.
+MIXED_FAMILIES = ("dgp",)
 
 # Evidence Inference (jayded/evidence-inference); the abstracts file is derived
 # from upstream annotations/abstracts/ and has no URL of its own.
@@ -68,7 +79,7 @@ EVIDENCE_URLS = {
 
 
 def _family(name: str) -> str:
-    if name in MIRROR_ONLY_FAMILIES or name == "evidence":
+    if name in MIRROR_ONLY_FAMILIES + MIXED_FAMILIES or name == "evidence":
         return name
     for family in ("heco", "sdcn", "pneumoniamnist"):
         if name.startswith(family + "_") or name == family:
@@ -86,6 +97,8 @@ def _original_url(name: str, rel: str) -> str:
         return _files.MIRROR_ONLY
     if rel.startswith("evidence/"):
         return EVIDENCE_URLS[rel]
+    if name == "dgp":
+        return DGP_URLS.get(rel, _files.MIRROR_ONLY)
     if rel.startswith("heco/"):
         return HECO_URL_PREFIX + rel[len("heco/"):]
     if rel.startswith("pneumoniamnist/"):
