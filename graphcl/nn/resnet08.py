@@ -6,23 +6,7 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from graphcl.nn._dropout import check_positive_int
-
-
-class _BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or cin != cout:  # a projection when the shape changes
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                          nn.BatchNorm2d(cout))
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
-        return (out + self.shortcut(x)).relu()
+from graphcl.nn._residual import BasicResidualBlock
 
 
 class ResNet08(nn.Module):
@@ -54,7 +38,7 @@ class ResNet08(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False),
                                   nn.BatchNorm2d(widths[0]), nn.ReLU())
         cins = [widths[0], widths[0], widths[1]]
-        self.stages = nn.Sequential(*[_BasicBlock(c, w, s)
+        self.stages = nn.Sequential(*[BasicResidualBlock(c, w, s)
                                       for c, w, s in zip(cins, widths, (1, 2, 2))])
         self.pool = nn.AvgPool2d(pool)
         self.in_channels = in_channels

@@ -3,22 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-
-class _BasicBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
-                                          nn.BatchNorm2d(c_out))
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
-        return (out + self.shortcut(x)).relu()
+from graphcl.nn._residual import BasicResidualBlock
 
 
 class ResNet18Small(nn.Module):
@@ -44,7 +29,7 @@ class ResNet18Small(nn.Module):
         blocks, c_in = [], width
         for stage, stride in enumerate((1, 2, 2, 2)):
             c_out = width * 2 ** stage
-            blocks += [_BasicBlock(c_in, c_out, stride), _BasicBlock(c_out, c_out, 1)]
+            blocks += [BasicResidualBlock(c_in, c_out, stride), BasicResidualBlock(c_out, c_out, 1)]
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self.in_channels, self.out_channels = in_channels, c_in
