@@ -36,6 +36,12 @@ class ExperimentConfig:
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
 
+    def _check_choice(self, name: str, choices) -> None:
+        """Raise ``ValueError`` unless field ``name`` is one of ``choices``."""
+        value = getattr(self, name)
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
     def with_overrides(self: C, **overrides) -> C:
         """A copy with some fields replaced; unknown names raise ``ValueError``."""
         names = {f.name for f in dataclasses.fields(self)}

@@ -36,8 +36,7 @@ class DGPConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        self._check_choice("model", MODELS)
         for name in ("epochs", "hidden", "max_distance"):
             self._check_positive_int(name)
         if self.model == "gcnz" and self.hidden < 4:

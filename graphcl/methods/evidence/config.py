@@ -77,12 +77,10 @@ class EvidenceConfig(ExperimentConfig):
     bm25_b: float = 0.75
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        self._check_choice("model", MODELS)
         if self.lexical not in ("tfidf", "bm25", "none"):
             raise ValueError(f"lexical must be 'tfidf', 'bm25' or 'none', got {self.lexical!r}")
-        if self.conv not in CONVS:
-            raise ValueError(f"conv must be one of {CONVS}, got {self.conv!r}")
+        self._check_choice("conv", CONVS)
         for name in ("feature_dim", "max_group", "window", "min_df", "min_count", "pmi_top_k", "hidden",
                      "layers", "negatives", "max_epochs", "eval_every", "patience",
                      "lightgcn_layers"):

@@ -66,10 +66,8 @@ class GPNConfig(ExperimentConfig):
     eval_batch: int = 100
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        self._check_choice("model", MODELS)
+        self._check_choice("backbone", BACKBONES)
         for name in ("ways", "shots", "episodes", "iterations_per_epoch", "heads", "steps",
                      "attention_channels", "embedding_channels", "rounds", "max_links",
                      "reset_interval", "many_shot_batch", "local_hops", "test_episodes",

@@ -53,10 +53,8 @@ class LVMMedConfig(ExperimentConfig):
     max_train_images: Optional[int] = None   # pretrain on a subset (fast tests / notebook)
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        self._check_choice("model", MODELS)
+        self._check_choice("encoder", ENCODERS)
         for name in ("epochs", "batch_size", "nodes_per_graph", "knn_k", "gcn_hidden",
                      "projection_dim", "projector_hidden", "solver_iterations", "probe_max_iter"):
             self._check_positive_int(name)
