@@ -90,6 +90,15 @@ def check_embeddings(anchor: Tensor, sample: Tensor,
             raise ValueError(f"{name} contains NaN or Inf")
 
 
+def check_view_pair(z1, z2) -> None:
+    """Two views of the same N samples: ``[N, d]`` tensors of one shape
+    (NT-Xent and VICReg pair row i of z1 with row i of z2)."""
+    if not isinstance(z1, Tensor) or not isinstance(z2, Tensor) or z1.shape != z2.shape \
+            or z1.dim() != 2:
+        raise ValueError(f"z1 and z2 must be [N, d] tensors of the same shape, got "
+                         f"{list(getattr(z1, 'shape', []))} and {list(getattr(z2, 'shape', []))}")
+
+
 def check_normalize(normalize) -> None:
     # a string such as "no" would otherwise count as True
     if not isinstance(normalize, bool):

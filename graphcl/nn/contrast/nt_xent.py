@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphcl.nn.contrast._checks import check_view_pair
 from graphcl.nn.contrast.infonce import multi_positive_infonce
 
 # The own-score constant: after division by tau it is below -1e3, so its
@@ -33,10 +34,7 @@ def nt_xent(z1: Tensor, z2: Tensor, tau: float = 0.5) -> Tensor:
     Returns:
         scalar.
     """
-    if not isinstance(z1, Tensor) or not isinstance(z2, Tensor) or z1.shape != z2.shape \
-            or z1.dim() != 2:
-        raise ValueError(f"z1 and z2 must be [N, d] tensors of the same shape, got "
-                         f"{list(getattr(z1, 'shape', []))} and {list(getattr(z2, 'shape', []))}")
+    check_view_pair(z1, z2)
     n = z1.size(0)
     z = torch.cat([z1, z2])
     rows = torch.arange(2 * n, device=z.device)

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphcl.nn.contrast._checks import check_view_pair
+
 
 def vicreg_loss(z1: Tensor, z2: Tensor, sim_weight: float = 25.0, var_weight: float = 25.0,
                 cov_weight: float = 1.0, eps: float = 1e-4) -> Tensor:
@@ -27,10 +29,7 @@ def vicreg_loss(z1: Tensor, z2: Tensor, sim_weight: float = 25.0, var_weight: fl
     Returns:
         scalar.
     """
-    if not isinstance(z1, Tensor) or not isinstance(z2, Tensor) or z1.shape != z2.shape \
-            or z1.dim() != 2:
-        raise ValueError(f"z1 and z2 must be [N, d] tensors of the same shape, got "
-                         f"{list(getattr(z1, 'shape', []))} and {list(getattr(z2, 'shape', []))}")
+    check_view_pair(z1, z2)
     n, d = z1.shape
     if n < 2:
         raise ValueError(f"VICReg needs at least 2 rows for a variance, got {n}")
