@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from graphcl.nn._residual import BasicResidualBlock
+from graphcl.nn.vision._conv_encoder import check_images, kaiming_reset
 
 
 class ResNet18Small(nn.Module):
@@ -36,13 +37,8 @@ class ResNet18Small(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                module.reset_parameters()
+        kaiming_reset(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.size(1) != self.in_channels:
-            raise ValueError(f"x must be [B, {self.in_channels}, H, W], got {list(x.shape)}")
+        check_images(x, self.in_channels)
         return self.blocks(self.stem(x)).mean((2, 3))

@@ -5,6 +5,8 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
+from graphcl.nn.vision._conv_encoder import check_images, kaiming_reset
+
 
 class SmallCNN(nn.Module):
     r"""Three 3x3 conv-BN-ReLU stages (2x2 max-pooling after the first two)
@@ -40,13 +42,8 @@ class SmallCNN(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                module.reset_parameters()
+        kaiming_reset(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.size(1) != self.in_channels:
-            raise ValueError(f"x must be [B, {self.in_channels}, H, W], got {list(x.shape)}")
+        check_images(x, self.in_channels)
         return self.features(x).mean((2, 3))
