@@ -23,7 +23,7 @@ def lawler(unary, quadratic):
 
 def step_split(model, images, generator):
     """Seconds of each part of one LVM-Med training step (forward and backward)."""
-    from graphcl.nn.matching import blackbox_matching, edge_affinity, hamming_loss, node_affinity
+    from graphcl.nn.matching import blackbox_matching, hamming_loss
     from graphcl.nn.matching.ipfp import ipfp_unchecked
     views, loss_fn = model["views"], model["ssl"].objective
     times, solves = {}, []
@@ -42,14 +42,8 @@ def step_split(model, images, generator):
     z = ssl.projector(ssl.encoder(torch.cat([v_s, v_t])))
     times["encoder forward"] = time.perf_counter() - tic
     tic = time.perf_counter()
-    g, n = len(images) // loss_fn.nodes_per_graph, loss_fn.nodes_per_graph
-    zz = torch.stack([z[:g * n], z[len(images):len(images) + g * n]]).view(2 * g, n, -1)
-    adjacency = loss_fn.knn_graphs(zz)
-    h = loss_fn.refine(zz, adjacency)
-    unary = node_affinity(h[:g], h[g:], loss_fn.alpha)
-    unary = unary + loss_fn._noise(unary, generator)
-    quadratic = edge_affinity(h[:g], adjacency[:g], h[g:], adjacency[g:],
-                              perturb=lambda c: c + loss_fn._noise(c, generator))
+    problems = loss_fn.problems(z[:len(images)], z[len(images):], generator)
+    unary, quadratic = problems.noisy_unary, problems.quadratic
     times["graph construction (kNN, GCN, affinities)"] = time.perf_counter() - tic
     matching = blackbox_matching(unary, quadratic, loss_fn.lam, solver)
     times["solver forward"] = solves[0]
@@ -115,16 +109,10 @@ def main(argv=None) -> int:
         loss_fn = model["ssl"].objective
         z = model["ssl"].projector(model["ssl"].encoder(torch.cat([
             model["views"](images, generator), model["views"](images, generator)])))
-        g, n = args.batch_size // 16, 16
-        zz = torch.stack([z[:g * n], z[args.batch_size:args.batch_size + g * n]]).view(2 * g, n, -1)
-        from graphcl.nn.matching import edge_affinity, node_affinity
-        adjacency = loss_fn.knn_graphs(zz)
-        h = loss_fn.refine(zz, adjacency)
         # the problems training solves: Gumbel-perturbed affinities
-        unary = node_affinity(h[:g], h[g:], loss_fn.alpha)
-        unary = unary + loss_fn._noise(unary, generator)
-        quadratic = edge_affinity(h[:g], adjacency[:g], h[g:], adjacency[g:],
-                                  perturb=lambda c: c + loss_fn._noise(c, generator))
+        problems = loss_fn.problems(z[:args.batch_size], z[args.batch_size:], generator)
+        unary, quadratic = problems.noisy_unary, problems.quadratic
+        g, n = unary.size(0), loss_fn.nodes_per_graph
     race = solver_race(unary, quadratic, args.rounds)
     batched = race["batched IPFP (ours)"]
     result = {"batch_size": args.batch_size, "graphs": g, "nodes_per_graph": n,

@@ -8,10 +8,11 @@ to node ``a`` of the second is entry ``i * n + a`` of ``vec(v)``.
 from graphcl.nn.matching.affinity import edge_affinity, node_affinity, padded_edges
 from graphcl.nn.matching.assignment import linear_assignment
 from graphcl.nn.matching.blackbox import blackbox_matching, gumbel_like
-from graphcl.nn.matching.graph_matching_loss import GraphMatchingLoss, GraphMatchingOutput
+from graphcl.nn.matching.graph_matching_loss import (GraphMatchingLoss, GraphMatchingOutput,
+                                                    MatchingProblems)
 from graphcl.nn.matching.hamming import hamming_loss
 from graphcl.nn.matching.ipfp import ipfp, qap_objective
 
 __all__ = ["node_affinity", "edge_affinity", "padded_edges", "linear_assignment", "ipfp",
            "qap_objective", "blackbox_matching", "gumbel_like", "hamming_loss",
-           "GraphMatchingLoss", "GraphMatchingOutput"]
+           "GraphMatchingLoss", "GraphMatchingOutput", "MatchingProblems"]

@@ -8,16 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def _check_pair(z_s: Tensor, z_t: Tensor) -> None:
-    for name, z in (("z_s", z_s), ("z_t", z_t)):
-        if not isinstance(z, Tensor) or not z.is_floating_point() or z.dim() != 3:
-            raise TypeError(f"{name} must be a float [B, n, F] tensor, got "
-                            f"{getattr(z, 'dtype', type(z).__name__)} "
-                            f"{list(getattr(z, 'shape', []))}")
-    if z_s.shape != z_t.shape:
-        raise ValueError(f"z_s and z_t must have the same shape, got {list(z_s.shape)} and "
-                         f"{list(z_t.shape)}")
+from graphcl.nn.matching._checks import check_view_embeddings
 
 
 def node_affinity(z_s: Tensor, z_t: Tensor, alpha: float = 0.8,
@@ -35,7 +26,7 @@ def node_affinity(z_s: Tensor, z_t: Tensor, alpha: float = 0.8,
         ``[B, n, n]``; entry ``[b, i, a]`` scores matching node ``i`` of the
         first view to node ``a`` of the second.
     """
-    _check_pair(z_s, z_t)
+    check_view_embeddings(z_s, z_t, "[B, n, F]")
     cos = F.normalize(z_s, dim=-1) @ F.normalize(z_t, dim=-1).transpose(1, 2)
     out = alpha * cos
     if local is not None:
@@ -94,7 +85,7 @@ def edge_affinity(z_s: Tensor, adjacency_s: Tensor, z_t: Tensor, adjacency_t: Te
     Returns:
         ``Q``, ``[B, n*n, n*n]``, zero outside the edge pairs.
     """
-    _check_pair(z_s, z_t)
+    check_view_embeddings(z_s, z_t, "[B, n, F]")
     b, n, _ = z_s.shape
     for name, adj in (("adjacency_s", adjacency_s), ("adjacency_t", adjacency_t)):
         if adj.shape != (b, n, n):

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from graphcl.graph import SparseGraph
 from graphcl.knn import batched_knn_adjacency
 from graphcl.nn.gcn_propagation import GCNPropagation
+from graphcl.nn.matching._checks import check_view_embeddings
 from graphcl.nn.matching.affinity import edge_affinity, node_affinity
 from graphcl.nn.matching.blackbox import blackbox_matching, gumbel_like
 from graphcl.nn.matching.hamming import hamming_loss
@@ -26,6 +27,15 @@ class GraphMatchingOutput(NamedTuple):
     unary: Tensor          # [G, n, n] vertex affinities (before noise)
     adjacency_s: Tensor    # [G, n, n] bool kNN graphs of the first view
     adjacency_t: Tensor    # [G, n, n] bool kNN graphs of the second view
+
+
+class MatchingProblems(NamedTuple):
+    """The perturbed matching problems of one batch (what the solver sees)."""
+    noisy_unary: Tensor            # [G, n, n] vertex affinities plus Gumbel noise
+    quadratic: Optional[Tensor]    # [G, E_s, E_t] perturbed edge affinities (second order)
+    unary: Tensor                  # [G, n, n] vertex affinities (before noise)
+    adjacency_s: Tensor            # [G, n, n] bool kNN graphs of the first view
+    adjacency_t: Tensor            # [G, n, n] bool kNN graphs of the second view
 
 
 class GraphMatchingLoss(nn.Module):
@@ -97,14 +107,7 @@ class GraphMatchingLoss(nn.Module):
         self.conv2.reset_parameters()
 
     def _check(self, z_s: Tensor, z_t: Tensor) -> int:
-        for name, z in (("z_s", z_s), ("z_t", z_t)):
-            if not isinstance(z, Tensor) or not z.is_floating_point() or z.dim() != 2:
-                raise TypeError(f"{name} must be a float [N, F] tensor, got "
-                                f"{getattr(z, 'dtype', type(z).__name__)} "
-                                f"{list(getattr(z, 'shape', []))}")
-        if z_s.shape != z_t.shape:
-            raise ValueError(f"z_s and z_t must have the same shape, got {list(z_s.shape)} "
-                             f"and {list(z_t.shape)}")
+        check_view_embeddings(z_s, z_t, "[N, F]")
         if z_s.size(1) != self.conv1.lin.in_features:
             raise ValueError(f"z_s has {z_s.size(1)} channels, the loss was built for "
                              f"{self.conv1.lin.in_features}")
@@ -128,8 +131,11 @@ class GraphMatchingLoss(nn.Module):
         h = torch.relu(self.conv1(z.reshape(g * n, -1), graph))
         return self.conv2(h, graph).view(g, n, -1)
 
-    def forward(self, z_s: Tensor, z_t: Tensor,
-                generator: Optional[torch.Generator] = None) -> GraphMatchingOutput:
+    def problems(self, z_s: Tensor, z_t: Tensor,
+                 generator: Optional[torch.Generator] = None) -> MatchingProblems:
+        """The batch cut into graphs, their kNN graphs and GCN refinement, and
+        the perturbed affinities the solver is given (``forward`` without the
+        solve; also what a benchmark of the solver needs)."""
         graphs = self._check(z_s, z_t)
         n = self.nodes_per_graph
         z = torch.stack([z_s[:graphs * n], z_t[:graphs * n]]).view(2 * graphs, n, -1)
@@ -143,9 +149,14 @@ class GraphMatchingLoss(nn.Module):
         if self.order == "second":
             quadratic = edge_affinity(h_s, adj_s, h_t, adj_t,
                                       perturb=lambda c: c + self._noise(c, generator))
-        matching = blackbox_matching(noisy_unary, quadratic, self.lam, self._solve)
-        return GraphMatchingOutput(hamming_loss(matching), matching.detach(), unary.detach(),
-                                   adj_s, adj_t)
+        return MatchingProblems(noisy_unary, quadratic, unary, adj_s, adj_t)
+
+    def forward(self, z_s: Tensor, z_t: Tensor,
+                generator: Optional[torch.Generator] = None) -> GraphMatchingOutput:
+        p = self.problems(z_s, z_t, generator)
+        matching = blackbox_matching(p.noisy_unary, p.quadratic, self.lam, self._solve)
+        return GraphMatchingOutput(hamming_loss(matching), matching.detach(), p.unary.detach(),
+                                   p.adjacency_s, p.adjacency_t)
 
     def _solve(self, unary: Tensor, quadratic: Optional[Tensor]) -> Tensor:
         if quadratic is None:

@@ -50,6 +50,21 @@ def test_forward_without_noise_is_its_parts_and_drops_the_remainder():
     assert float(out.loss.detach()) == pytest.approx(float(hamming_loss(expected)))
 
 
+def test_problems_are_what_forward_solves():
+    # problems() with the same generator state gives the perturbed affinities
+    # whose IPFP matching forward returns.
+    torch.manual_seed(0)
+    loss = GraphMatchingLoss(16, 8, nodes_per_graph=8, k=3)
+    z_s, z_t = embeddings(8 * 3)
+    problems = loss.problems(z_s, z_t, torch.Generator().manual_seed(5))
+    out = loss(z_s, z_t, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(problems.unary, out.unary)
+    assert not torch.equal(problems.noisy_unary, problems.unary)
+    expected = ipfp(problems.noisy_unary.detach(), problems.quadratic.detach(),
+                    max_iter=loss.solver_iterations)
+    assert torch.equal(out.matching, expected)
+
+
 @pytest.mark.parametrize("order", ["second", "first"])
 def test_loss_falls_when_training_free_embeddings(order):
     # The two GCN layers smooth each 8-node graph, so the loss falls slowly and
