@@ -8,6 +8,13 @@ MIRROR ?= $(abspath ../shared/data)
 # multi-GB CUDA build. Override with `make TORCH_SPEC=...`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test` (CI has 2 cores; each worker runs torch
+# on one thread). `make test TEST_WORKERS=0` runs the tests in one process.
+TEST_WORKERS ?= 2
+# --no-compile: byte-compiling every module of torch and its dependencies at
+# install time took longer than the install itself (2 min of a 2.5-min torch
+# install on CI's 2 cores); Python compiles the modules it imports on first use.
+PIP_INSTALL := -m pip install --quiet --no-compile
 
 .PHONY: setup demo test bench readmes compile-cuda clean
 
@@ -15,9 +22,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py $(wildcard csrc/*.cpp csrc/*.h csrc/cpu/*.cpp csrc/cpu/*.h csrc/cuda/*.cu csrc/cuda/*.h)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77" wheel ninja numpy
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	$(PY) $(PIP_INSTALL) --upgrade pip "setuptools>=77" wheel ninja numpy
+	$(PY) -c "import torch" 2>/dev/null || $(PY) $(PIP_INSTALL) "$(TORCH_SPEC)"
+	$(PY) $(PIP_INSTALL) --no-build-isolation -e ".[test]"
 	$(PY) -c "import graphcl.ops as o; print('graphcl backend:', o.backend())"
 	touch $(STAMP)
 
@@ -30,7 +37,7 @@ test: setup
 	bash .ci/compile_cuda.sh
 	PY=$(PY) bash .ci/check_cuda_bindings.sh
 	$(PY) benchmarks/make_readmes.py --check
-	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q tests
+	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 
 bench: setup
 	$(PY) benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json

@@ -41,6 +41,9 @@ flags=(
   -D__CUDA_NO_BFLOAT16_CONVERSIONS__ -D__CUDA_NO_HALF2_OPERATORS__
   --expt-relaxed-constexpr
   -Xcompiler -Wall
+  # Compile the two architectures of each file in parallel (one thread per
+  # core): halves this check's wall time on CI's 2 cores.
+  --threads 0
 )
 
 echo "nvcc: $(nvcc --version | tail -n 1)"

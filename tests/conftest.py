@@ -9,6 +9,16 @@ from graphcl import ops
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GRAPHCL_MIRROR", str(REPO.parent / "shared" / "data"))
 
+
+
+def pytest_configure(config):
+    # Under pytest-xdist (`make test` runs one worker per core) every worker is
+    # its own process: one torch thread each, so the workers together use the
+    # cores once instead of oversubscribing them.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
+
+
 BACKENDS = ["extension", "torch"] if ops.extension_available() else ["torch"]
 
 

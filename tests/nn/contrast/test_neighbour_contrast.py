@@ -52,8 +52,12 @@ def test_neighbour_contrast_matches_graph_mlp_formula(tau, cumulative, layout):
     exp = dense_ncontrast(z, graph.to_dense(), tau)
     torch.testing.assert_close(got, exp)
     torch.testing.assert_close(torch.autograd.grad(got, z)[0], torch.autograd.grad(exp, z)[0])
+    # The gradient is compared with the dense reference above in every case;
+    # gradcheck adds the finite-difference check of the blocked backward, in
+    # full for one tau and in fast mode (a random projection of the Jacobian,
+    # one forward pair instead of 400) for the others: 4 s -> 0.3 s a case.
     assert torch.autograd.gradcheck(lambda v: NeighbourContrast(tau, block_size=(7, 9))(v, target),
-                                    (z,))
+                                    (z,), fast_mode=tau != 1.0)
 
 
 def test_graph_target_is_bitwise_the_csr_target():
