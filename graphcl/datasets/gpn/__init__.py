@@ -19,6 +19,6 @@ __all__ = ["ClassHierarchy", "UNREACHABLE", "sample_class_splits", "sample_train
            "sample_band_classes", "CLOSE_BAND", "FAR_BAND", "FewShotBenchmark",
            "load_wordnet_fewshot", "ROOT_WNID", "SPLITS", "EpisodeSampler", "Task",
            "many_shot_probability"]
-from graphcl.datasets.gpn.hierarchy import BypassIndex, RestrictedView  # noqa: E402
+from graphcl.datasets.gpn.hierarchy import AttachedView, BypassIndex, RestrictedView  # noqa: E402
 
-__all__ += ["BypassIndex", "RestrictedView"]
+__all__ += ["BypassIndex", "RestrictedView", "AttachedView"]

@@ -274,19 +274,77 @@ class BypassIndex:
         return RestrictedView(self.hierarchy, keep, self._caches, extra)
 
 
+class AttachedView:
+    """A hierarchy (a :class:`ClassHierarchy` or a view of one) with new
+    classes attached above chosen classes: ``attach[c]`` become the children
+    of ``c``, which has no parents (GPN's "no hierarchy" test,
+    ``construct_propagation_graph``: a test class is made the parent of its
+    nearest training prototypes). Its :meth:`propagation_subgraph` starts
+    from the attached children and never expands from a new class, as GPN's.
+    """
+
+    def __init__(self, base, attach: Mapping[int, Sequence[int]]):
+        self.names = base.names
+        self.attach = {int(c): tuple(int(k) for k in kids) for c, kids in attach.items()}
+        above: Dict[int, List[int]] = {}
+        for c, kids in self.attach.items():
+            for k in kids:
+                above.setdefault(k, []).append(c)
+        self.parents = _AttachedLinks(base.parents, above, {c: () for c in self.attach})
+        self.children = _AttachedLinks(base.children, {}, self.attach)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def propagation_subgraph(self, task: Sequence[int], rounds: int = 2, max_links: int = 5,
+                             keep_ratio: float = 0.5, rng: Optional[random.Random] = None
+                             ) -> Tuple[np.ndarray, np.ndarray]:
+        """``rounds`` expansions from the children attached to the ``task``
+        classes (every task class must be attached)."""
+        missing = [int(c) for c in task if int(c) not in self.attach]
+        if missing:
+            raise ValueError(f"task: class {missing[0]} is not attached to the hierarchy")
+        start = list(dict.fromkeys(k for c in task for k in self.attach[int(c)]))
+        return propagation_subgraph(self.parents, self.children, task, rounds, max_links,
+                                    keep_ratio, rng, start=start)
+
+
+class _AttachedLinks:
+    """``base[c]`` plus ``extra[c]``, or ``replace[c]`` for an attached class."""
+
+    def __init__(self, base, extra: Dict[int, List[int]], replace: Dict[int, Tuple[int, ...]]):
+        self.base, self.extra, self.replace = base, extra, replace
+
+    def __getitem__(self, c: int) -> Tuple[int, ...]:
+        if c in self.replace:
+            return self.replace[c]
+        return tuple(self.base[c]) + tuple(self.extra.get(c, ()))
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
 def propagation_subgraph(parents, children, task: Sequence[int], rounds: int = 2,
                          max_links: int = 5, keep_ratio: float = 0.5,
-                         rng: Optional[random.Random] = None) -> Tuple[np.ndarray, np.ndarray]:
+                         rng: Optional[random.Random] = None,
+                         start: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, np.ndarray]:
     """:meth:`ClassHierarchy.propagation_subgraph` over any indexable
-    ``parents`` / ``children`` link lists."""
+    ``parents`` / ``children`` link lists. With ``start``, those classes are
+    reached first and the rounds expand from them, never from a task class
+    (GPN's ``construct_propagation_graph``)."""
     rng = rng if rng is not None else random.Random(0)
     task = [int(c) for c in task]
     if len(set(task)) != len(task):
         raise ValueError(f"task: classes must be distinct, got {task}")
     reached, frontier = set(task), list(task)
+    if start is not None:
+        frontier = [int(c) for c in start]
+        reached |= set(frontier)
     for _ in range(rounds):
         nxt = set()
         for c in frontier:
+            if start is not None and c in task:
+                continue
             for links in (parents[c], children[c]):
                 links = list(links)
                 if len(links) > max_links:
@@ -300,5 +358,5 @@ def propagation_subgraph(parents, children, task: Sequence[int], rounds: int = 2
     return np.array(nodes, dtype=np.int64), np.array(pairs, dtype=np.int64).reshape(-1, 2).T
 
 
-__all__ = ["ClassHierarchy", "RestrictedView", "BypassIndex", "propagation_subgraph",
-           "UNREACHABLE"]
+__all__ = ["ClassHierarchy", "RestrictedView", "BypassIndex", "AttachedView",
+           "propagation_subgraph", "UNREACHABLE"]

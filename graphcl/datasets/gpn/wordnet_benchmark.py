@@ -12,7 +12,10 @@ benchmark") for the recipe and its counts.
 4. Instances (a word belongs to one class): ``numpy.random.RandomState(0)``
    permutes the sorted leaves; each takes the first 20 (sorted) of its words
    not yet taken; the same generator then permutes the sorted coarse classes,
-   each taking the first 20 remaining words of its descendant leaves.
+   each taking the first 20 remaining words of its descendant leaves. (The
+   leaf pass reproduces section 5's 804 / 555; the coarse pass gives 201
+   classes with >= 10 words, not 192; ``benchmarks/gpn/instance_rules.py``
+   tests the other readings of section 5, none of which gives 192.)
 5. Distances over parent/child links; GPN's split sampler
    (:mod:`graphcl.datasets.gpn.splits`).
 """

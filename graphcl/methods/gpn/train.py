@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from graphcl import ops
 from graphcl.datasets.gpn import ClassHierarchy, EpisodeSampler, FewShotBenchmark, Task
-from graphcl.datasets.gpn.hierarchy import BypassIndex, RestrictedView
+from graphcl.datasets.gpn.hierarchy import AttachedView, BypassIndex, RestrictedView
 from graphcl.datasets.gpn.episodes import many_shot_probability
 from graphcl.graph import SparseGraph, minimum_spanning_forest
 from graphcl.methods.gpn.config import GPNConfig
@@ -31,6 +31,11 @@ from graphcl.methods.gpn.model import GPN, squared_euclidean_logits
 
 TEST_SPLITS = ("close", "far")
 SAMPLERS = ("local", "global")
+#: what a test task's prototypes are propagated over: the hierarchy pruned to
+#: the training classes and the task's (GPN's test); each test class attached
+#: above its nearest training prototypes (GPN's "no hierarchy" test,
+#: ``graph_nohier_test.py``); nothing (support means only, no propagation)
+TEST_GRAPHS = ("hierarchy", "nearest", "none")
 
 
 @dataclass
@@ -317,12 +322,36 @@ def test_graph(data: GPNData, classes: np.ndarray) -> RestrictedView:
     return data.bypass.view(classes)
 
 
+def nearest_training_classes(data: GPNData, memory: Tensor, base: Tensor,
+                             count: int = 2) -> Tensor:
+    """``[B, N, count]`` the training classes whose memory vectors are nearest
+    (squared Euclidean, as GPN's ``construct_propagation_graph``) to the
+    support means ``base`` ``[B, N, F]``."""
+    candidates = torch.from_numpy(np.flatnonzero(data.train_keep)).long()
+    candidates = candidates[data.has_memory[candidates]]
+    distance = (base.unsqueeze(-2) - memory[candidates]).pow(2).sum(-1)
+    return candidates[distance.topk(count, dim=-1, largest=False).indices]
+
+
+def nearest_graphs(data: GPNData, memory: Tensor, base: Tensor, task_classes,
+                   count: int = 2) -> List[AttachedView]:
+    """GPN's "no hierarchy" test graphs: the training graph with every task
+    class made the parent of its ``count`` nearest training prototypes."""
+    nearest = nearest_training_classes(data, memory, base, count).tolist()
+    return [AttachedView(data.train_graph, dict(zip(np.asarray(classes).tolist(), kids)))
+            for classes, kids in zip(task_classes, nearest)]
+
+
 @torch.no_grad()
 def episode_accuracies(model: GPN, memory: Tensor, data: GPNData, tasks: Sequence[Task],
-                       config: GPNConfig, rng: random.Random) -> np.ndarray:
+                       config: GPNConfig, rng: random.Random,
+                       graph: str = "hierarchy") -> np.ndarray:
     """Query accuracy of every task; prototypes are propagated only (GPN) or
-    support means (ProtoNet). Tasks are processed ``config.eval_batch`` at a
+    support means (ProtoNet, or ``graph="none"``); ``graph`` is one of
+    :data:`TEST_GRAPHS`. Tasks are processed ``config.eval_batch`` at a
     time: one backbone pass and one propagation over the batch's subgraphs."""
+    if graph not in TEST_GRAPHS:
+        raise ValueError(f"graph must be one of {list(TEST_GRAPHS)}, got {graph!r}")
     model.eval()
     out = []
     for lo in range(0, len(tasks), config.eval_batch):
@@ -335,12 +364,13 @@ def episode_accuracies(model: GPN, memory: Tensor, data: GPNData, tasks: Sequenc
         embeddings = model(data.features[index])
         base = embeddings[: b * n * k].view(b, n, k, -1).mean(2)
         queries = embeddings[b * n * k:].view(b, n * q, -1)
-        if model.propagation is None:
+        classes = [t.classes for t in batch]
+        if model.propagation is None or graph == "none":
             prototypes = base
         else:
-            classes = [t.classes for t in batch]
-            prototypes = propagated_prototypes(model, memory, base, classes,
-                                               [test_graph(data, c) for c in classes], config, rng)
+            graphs = nearest_graphs(data, memory, base, classes) if graph == "nearest" \
+                else [test_graph(data, c) for c in classes]
+            prototypes = propagated_prototypes(model, memory, base, classes, graphs, config, rng)
         labels = torch.arange(n).repeat_interleave(q)
         hits = (squared_euclidean_logits(queries, prototypes).argmax(-1) == labels)
         out.append(hits.float().mean(1).numpy())
@@ -364,15 +394,20 @@ def test_tasks(data: GPNData, config: GPNConfig, split: str, kind: str, seed: in
 
 def evaluate(result: TrainResult, data: GPNData, config: GPNConfig, *,
              splits: Sequence[str] = TEST_SPLITS, samplers: Sequence[str] = SAMPLERS,
-             episodes: Optional[int] = None) -> Dict[str, Dict[str, float]]:
+             episodes: Optional[int] = None, graph: str = "hierarchy"
+             ) -> Dict[str, Dict[str, float]]:
     """``{"close/local": {"acc", "ci95"}, ...}``: mean query accuracy over the
-    test episodes and 1.96 std / sqrt(episodes) (population std, as GPN)."""
+    test episodes and 1.96 std / sqrt(episodes) (population std, as GPN).
+    ``graph`` chooses what GPN propagates over (:data:`TEST_GRAPHS`)."""
+    if graph not in TEST_GRAPHS:
+        raise ValueError(f"graph must be one of {list(TEST_GRAPHS)}, got {graph!r}")
     metrics = {}
     rng = random.Random(result.seed + 1)
     for split in splits:
         for kind in samplers:
             tasks = test_tasks(data, config, split, kind, result.seed, episodes)
-            accs = episode_accuracies(result.model, result.memory, data, tasks, config, rng)
+            accs = episode_accuracies(result.model, result.memory, data, tasks, config, rng,
+                                      graph)
             metrics[f"{split}/{kind}"] = {"acc": float(accs.mean()),
                                           "ci95": float(1.96 * accs.std() / np.sqrt(accs.size))}
     return metrics

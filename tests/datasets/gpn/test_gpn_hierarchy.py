@@ -1,13 +1,14 @@
 """ClassHierarchy: cycle errors, distances against networkx, bypassing
 (restrict, the lazy view and the bypass index against a brute-force
-reachability), and the propagation subgraph."""
+reachability), the propagation subgraph, and the attached view of the
+"no hierarchy" test."""
 import random
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from graphcl.datasets.gpn import UNREACHABLE, BypassIndex, ClassHierarchy
+from graphcl.datasets.gpn import UNREACHABLE, AttachedView, BypassIndex, ClassHierarchy
 
 
 def random_dag(n=40, seed=0):
@@ -110,3 +111,24 @@ def test_propagation_subgraph_two_rounds_and_link_cap():
         assert nodes[parent] in h.parents[nodes[child]]
     with pytest.raises(ValueError, match="distinct"):
         h.propagation_subgraph([1, 1])
+
+
+def test_attached_view_links_new_classes_and_expands_from_their_children():
+    # GPN's "no hierarchy" test: new classes x, y become parents of chosen classes
+    h = ClassHierarchy.from_parent_map({"a": ["r"], "b": ["r"], "a1": ["a"], "a2": ["a"],
+                                        "b1": ["b"], "x": [], "y": []})
+    idx = h.index()
+    view = AttachedView(h, {idx["x"]: [idx["a1"], idx["b1"]], idx["y"]: [idx["a2"]]})
+    assert view.parents[idx["x"]] == () and view.children[idx["x"]] == (idx["a1"], idx["b1"])
+    assert set(view.parents[idx["a1"]]) == {idx["a"], idx["x"]}
+    assert view.children[idx["a"]] == h.children[idx["a"]]  # the rest is the base graph
+    nodes, edges = view.propagation_subgraph([idx["x"], idx["y"]], rounds=1)
+    names = [h.names[c] for c in nodes]
+    assert names[:2] == ["x", "y"] and set(names) == {"x", "y", "a1", "a2", "b1", "a", "b"}
+    pairs = {(names[c], names[p]) for c, p in edges.T.tolist()}
+    assert pairs == {("a1", "a"), ("a1", "x"), ("a2", "a"), ("a2", "y"), ("b1", "b"),
+                     ("b1", "x")}
+    nodes, _ = view.propagation_subgraph([idx["x"], idx["y"]], rounds=2)
+    assert {h.names[c] for c in nodes} == set(names) | {"r"}
+    with pytest.raises(ValueError, match="not attached"):
+        view.propagation_subgraph([idx["x"], idx["a"]])
