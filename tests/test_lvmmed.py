@@ -8,7 +8,7 @@ import torch
 
 from graphcl.experiment import get_method
 from graphcl.methods.lvmmed import (ImageEncoder, LVMMedConfig, SelfSupervisedModel, load_encoder,
-                                    pretrain, probe, save_encoder, train_lvmmed)
+                                    pretrain, save_encoder, train_lvmmed)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,44 @@ def test_fast_run_probe_beats_random(data):
     # measured (seed 0, 2 threads): test AUC 95.06 vs the random encoder's 94.28
     assert run.metrics["test"]["auc"] > random.metrics["test"]["auc"], (run.metrics, random.metrics)
     assert set(run.metrics) == {"val", "test"} and set(run.metrics["val"]) == {"acc", "auc"}
+
+
+def noise_free_loss(model, images, seed=7):
+    """Hamming loss of the matching of one fixed pair of views without Gumbel noise."""
+    from graphcl.nn.vision import RandomViews
+    generator = torch.Generator().manual_seed(seed)
+    views = RandomViews()
+    noise, model.objective.noise_scale = model.objective.noise_scale, 0.0
+    with torch.no_grad():
+        loss = float(model.loss(views(images, generator), views(images, generator)))
+    model.objective.noise_scale = noise
+    return loss
+
+
+def test_fast_run_the_matching_loss_falls(data):
+    # The method's own settings (Gumbel(0, 1), lambda = 80, no message passing:
+    # see LVMMedConfig.gcn_layers) on a smaller CNN, 512 images, batches of 128
+    # (8 graphs), 10 epochs = 40 steps. Measured on seeds 0-3 (1 thread): the
+    # trained (noisy) loss, mean of the first 2 epochs -> last 3 epochs,
+    # 28.56 -> 27.40, 28.60 -> 27.21, 28.53 -> 27.36, 29.25 -> 27.09 (drops
+    # 1.2-2.2; epoch means fluctuate by about 0.5 (std) after the first epoch,
+    # so the std of this difference is about 0.45). The test asks for a drop
+    # of 0.5. The noise-free matching of a fixed batch shows the same learning
+    # without the Gumbel noise's floor (measured: seed 0 28.50 -> 23.75, seed 1
+    # 28.25 -> 24.00); the test asks for a drop of 3. About 14 s on 1 thread.
+    torch.set_num_threads(1)
+    config = LVMMedConfig(epochs=10, batch_size=128, cnn_widths=(8, 16, 32),
+                          max_train_images=512)
+    torch.manual_seed(0)
+    model = SelfSupervisedModel(config)
+    images = data.train_images[torch.randperm(len(data.train_images),
+                                              generator=torch.Generator().manual_seed(0))[:512]]
+    before = noise_free_loss(model, images[:128])
+    history = pretrain(model, images, config, seed=0)
+    after = noise_free_loss(model, images[:128])
+    first, last = sum(history[:2]) / 2, sum(history[-3:]) / 3
+    assert last < first - 0.5, history
+    assert after < before - 3.0, (before, after)
 
 
 def test_pretrain_needs_a_batch(data):
