@@ -59,7 +59,8 @@ def step_stats(model, view_s, view_t, generator):
         relative = length / torch.maximum(h[graph, src].norm(dim=-1), h[graph, dst].norm(dim=-1))
         degenerate = relative <= DEGENERATE_EDGE
         stats["degenerate_edges"] = float(degenerate.float().mean())
-        stats["shortest_real_edge"] = float(relative[~degenerate].min()) if bool((~degenerate).any()) else 0.0
+        real = relative[~degenerate]
+        stats["shortest_real_edge"] = float(real.min()) if len(real) else 0.0
         clean_q = None
         if loss_fn.order == "second":
             clean_q = edge_affinity(h[:g], p.adjacency_s, h[g:], p.adjacency_t)
@@ -140,7 +141,8 @@ def main(argv=None) -> int:
                   f"{stats['cos_before_gcn_off']:.3f} within {stats['within_graph_cos_before']:.3f}"
                   f"->{stats['within_graph_cos_after']:.3f} resolveI {mean('resolve_is_identity'):.2f} "
                   f"rl {mean('resolve_loss'):.1f} degen {stats['degenerate_edges']:.2f} "
-                  f"short {stats['shortest_real_edge']:.1e} g enc {stats['grad_encoder']:.1e} proj {stats['grad_projector']:.1e} "
+                  f"short {stats['shortest_real_edge']:.1e} g enc {stats['grad_encoder']:.1e} "
+                  f"proj {stats['grad_projector']:.1e} "
                   f"gcn {stats['grad_gcn']:.1e} [{time.perf_counter() - tic:.0f}s]", flush=True)
     if args.out:
         with open(args.out, "w") as f:
