@@ -73,20 +73,51 @@ def test_encoder_input_checks_and_round_trip(tmp_path, data):
         load_encoder(tmp_path / "missing.pt")
 
 
-def test_fast_run_probe_beats_random(data):
-    torch.set_num_threads(2)
-    # 512 images, batches of 256 (16 graphs of 16), 1 epoch: 2 steps. Over a
-    # budget this short the matching loss does not fall yet (measured: 28.8 and
-    # 29.6 per epoch over 2 epochs; see benchmarks/lvmmed/README.md), so only the
-    # probe is compared; the loss falling is tested on free embeddings in
-    # tests/nn/matching/test_graph_matching_loss.py.
-    config = LVMMedConfig(epochs=1, max_train_images=512)
-    run = train_lvmmed(data, config, seed=0)
-    random = train_lvmmed(data, config.with_overrides(model="random"), seed=0)
-    assert len(run.loss_history) == 1 and 0 < run.loss_history[0] <= 32
-    # measured (seed 0, 2 threads): test AUC 95.06 vs the random encoder's 94.28
-    assert run.metrics["test"]["auc"] > random.metrics["test"]["auc"], (run.metrics, random.metrics)
-    assert set(run.metrics) == {"val", "test"} and set(run.metrics["val"]) == {"acc", "auc"}
+def noise_free_loss(model, images, seed=7):
+    """Hamming loss of the matching of one fixed pair of views without Gumbel noise."""
+    from graphcl.nn.vision import RandomViews
+    generator = torch.Generator().manual_seed(seed)
+    views = RandomViews()
+    noise, model.objective.noise_scale = model.objective.noise_scale, 0.0
+    with torch.no_grad():
+        loss = float(model.loss(views(images, generator), views(images, generator)))
+    model.objective.noise_scale = noise
+    return loss
+
+
+def test_fast_run_the_loss_falls_and_the_probe_beats_random(data):
+    # The method's own settings (Gumbel(0, 1), lambda = 80, no message passing:
+    # see LVMMedConfig.gcn_layers) on a smaller CNN, 512 images, batches of 128
+    # (8 graphs), 10 epochs = 40 steps, about 15 s on 1 thread with both probes.
+    # Measured on seeds 0-3: the trained (noisy) loss, mean of the first 2
+    # epochs -> last 3 epochs, 28.56 -> 27.40, 28.60 -> 27.21, 28.53 -> 27.36,
+    # 29.25 -> 27.09 (drops 1.2-2.2; epoch means fluctuate by about 0.5 (std)
+    # after the first epoch, so the std of this difference is about 0.45): the
+    # test asks for a drop of 0.5. The noise-free matching of a fixed batch
+    # shows the learning without the Gumbel noise's floor (seed 0 28.50 -> 23.75,
+    # seed 1 28.25 -> 24.00): the test asks for a drop of 3. Probe against the
+    # random encoder of the same CNN: this run (seed 0) test AUC 92.59 vs 92.07,
+    # val AUC 97.87 vs 94.78; seeds 1, 2 (train_lvmmed) test 93.97, 94.04 vs
+    # 92.28, 90.47, val 98.27, 97.74 vs 98.08, 96.33.
+    torch.set_num_threads(1)
+    config = LVMMedConfig(epochs=10, batch_size=128, cnn_widths=(8, 16, 32),
+                          max_train_images=512)
+    torch.manual_seed(0)
+    model = SelfSupervisedModel(config)
+    images = data.train_images[torch.randperm(len(data.train_images),
+                                              generator=torch.Generator().manual_seed(0))[:512]]
+    before = noise_free_loss(model, images[:128])
+    history = pretrain(model, images, config, seed=0)
+    after = noise_free_loss(model, images[:128])
+    first, last = sum(history[:2]) / 2, sum(history[-3:]) / 3
+    assert len(history) == 10 and all(0 < loss <= 32 for loss in history)
+    assert last < first - 0.5, history
+    assert after < before - 3.0, (before, after)
+    metrics = probe(model.encoder, data, config)
+    random = train_lvmmed(data, config.with_overrides(model="random"), seed=0).metrics
+    assert set(metrics) == {"val", "test"} and set(metrics["val"]) == {"acc", "auc"}
+    for split in ("val", "test"):
+        assert metrics[split]["auc"] > random[split]["auc"], (metrics, random)
 
 
 def test_pretrain_needs_a_batch(data):

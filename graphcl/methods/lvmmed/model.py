@@ -67,7 +67,8 @@ class SelfSupervisedModel(nn.Module):
                 config.projection_dim, config.gcn_hidden, config.nodes_per_graph, config.knn_k,
                 config.alpha, config.lam, config.noise_scale,
                 order="second" if config.model == "lvmmed" else "first",
-                solver_iterations=config.solver_iterations)
+                solver_iterations=config.solver_iterations, conv=config.gnn,
+                num_layers=config.gcn_layers)
         elif config.model == "simclr":
             self.objective = NTXentLoss(config.tau)
         elif config.model == "vicreg":

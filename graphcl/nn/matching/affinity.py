@@ -64,7 +64,8 @@ def edge_affinity(z_s: Tensor, adjacency_s: Tensor, z_t: Tensor, adjacency_t: Te
                   perturb: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
     r"""Edge affinities :math:`c^e_{ia,jb} = \cos(z^s_i - z^s_j, z^t_a - z^t_b)` for
     every edge :math:`i \to j` of the first graph and :math:`a \to b` of the
-    second, as the quadratic term of the QAP (LVM-Med Eq. 3-4).
+    second, as the quadratic term of the QAP (LVM-Med Eq. 3-4); an edge whose
+    endpoints coincide has cosine 0 and no gradient (:func:`edge_directions`).
 
     .. math::
         Q_{(i,a),(j,b)} = A^s_{ij} A^t_{ab} \cos(z^s_i - z^s_j, z^t_a - z^t_b)
@@ -92,8 +93,8 @@ def edge_affinity(z_s: Tensor, adjacency_s: Tensor, z_t: Tensor, adjacency_t: Te
             raise ValueError(f"{name} must have shape {[b, n, n]}, got {list(adj.shape)}")
     src_s, dst_s, ok_s = padded_edges(adjacency_s)
     src_t, dst_t, ok_t = padded_edges(adjacency_t)
-    d_s = F.normalize(_gather(z_s, src_s) - _gather(z_s, dst_s), dim=-1)   # [B, Es, F]
-    d_t = F.normalize(_gather(z_t, src_t) - _gather(z_t, dst_t), dim=-1)   # [B, Et, F]
+    d_s = edge_directions(z_s, src_s, dst_s)   # [B, Es, F]
+    d_t = edge_directions(z_t, src_t, dst_t)   # [B, Et, F]
     pair_ok = ok_s.unsqueeze(2) & ok_t.unsqueeze(1)
     values = d_s @ d_t.transpose(1, 2)                                      # [B, Es, Et]
     if perturb is not None:
@@ -107,8 +108,42 @@ def edge_affinity(z_s: Tensor, adjacency_s: Tensor, z_t: Tensor, adjacency_t: Te
     return out.view(b, n * n, n * n)
 
 
+#: An edge shorter than this fraction of its longer endpoint is degenerate
+#: (float rounding is ~1e-7 relative; real edges of LVM-Med's batches are
+#: longer than 1e-2 of their endpoints, see benchmarks/lvmmed/diagnose.py).
+DEGENERATE_EDGE = 1e-4
+
+
+def edge_directions(z: Tensor, source: Tensor, target: Tensor) -> Tensor:
+    r"""Unit vectors :math:`(z_i - z_j)/\|z_i - z_j\|` of the edges ``source -> target``.
+
+    An edge whose endpoints coincide up to float rounding (shorter than
+    ``DEGENERATE_EDGE`` times its longer endpoint) has no direction: its
+    vector is zero, so its cosines are 0, and it passes no gradient. Such
+    edges are common after the GCN: mutual kNN neighbours with the same closed
+    neighbourhood get the same mean, bit for bit or to rounding. Normalising
+    them would give a rounding-noise direction whose gradient is
+    :math:`1/\|z_i - z_j\|` (up to ``1e12``), drowning every other gradient.
+
+    Args:
+        z (Tensor): ``[B, n, F]``.
+        source, target (Tensor): ``[B, E]`` node indices.
+
+    Returns:
+        ``[B, E, F]``.
+    """
+    head, tail = _gather(z, source), _gather(z, target)
+    difference = head - tail
+    length = difference.norm(dim=-1, keepdim=True)
+    scale = torch.maximum(head.norm(dim=-1, keepdim=True), tail.norm(dim=-1, keepdim=True))
+    directed = length > DEGENERATE_EDGE * scale
+    # dividing by 1 where there is no direction keeps the masked gradient finite
+    safe = torch.where(directed, length, torch.ones_like(length))
+    return torch.where(directed, difference / safe, torch.zeros_like(difference))
+
+
 def _gather(z: Tensor, index: Tensor) -> Tensor:
     return torch.gather(z, 1, index.unsqueeze(-1).expand(-1, -1, z.size(-1)))
 
 
-__all__ = ["node_affinity", "edge_affinity", "padded_edges"]
+__all__ = ["node_affinity", "edge_affinity", "edge_directions", "padded_edges"]

@@ -18,6 +18,8 @@ from graphcl.nn.matching.assignment import linear_assignment
 from graphcl.nn.matching.ipfp import ipfp_unchecked
 
 ORDERS = ("second", "first")
+#: Message passing: the paper's GCN (Eq. 1) or the authors' code's GraphConv.
+CONVS = ("gcn", "graphconv")
 
 
 class GraphMatchingOutput(NamedTuple):
@@ -46,9 +48,10 @@ class GraphMatchingLoss(nn.Module):
     The ``N`` rows of each view are cut into ``G = N // n`` graphs of ``n``
     consecutive rows (the remainder is dropped, as the authors' code does).
     Per graph and view, a directed kNN graph (Euclidean, ``k`` neighbours,
-    :func:`graphcl.knn.batched_knn_adjacency` on the detached embeddings) is refined by two
-    GCN layers shared across views, :math:`H = \hat A\, \mathrm{ReLU}(\hat A Z W_1) W_2`
-    with :math:`\hat A = \tilde D^{-1/2}(A + I)\tilde D^{-1/2}` (PyG ``GCNConv``;
+    :func:`graphcl.knn.batched_knn_adjacency` on the detached embeddings) is refined by
+    ``num_layers`` GCN layers shared across views (the paper's two:
+    :math:`H = \hat A\, \mathrm{ReLU}(\hat A Z W_1) W_2` with
+    :math:`\hat A = \tilde D^{-1/2}(A + I)\tilde D^{-1/2}`, PyG ``GCNConv``;
     node ``i`` aggregates its neighbours). Then
 
     .. math::
@@ -73,6 +76,13 @@ class GraphMatchingLoss(nn.Module):
             the paper; ``0`` = no noise, BB-GM's blackbox gradient).
         order (str, optional): ``'second'`` (QAP, default) or ``'first'`` (LAP).
         solver_iterations (int, optional): IPFP steps (default ``30``).
+        num_layers (int, optional): message-passing layers, 0, 1 or 2 (default
+            ``2``, the paper's; ``0`` matches the projections themselves, the
+            paper's "w/o message passing" ablation, Table 6). ReLU between layers.
+        conv (str, optional): ``'gcn'`` (default, the paper's Eq. 1) or
+            ``'graphconv'``, the authors' code's ``GraphConv`` (sum aggregation
+            with its own root weight, :math:`W_r z_i + W_n \sum_{j \in N(i)} z_j`),
+            which keeps a node's own features apart from its neighbours' mean.
 
     Shapes:
         - z_s, z_t: ``[N, in_channels]`` with ``N >= nodes_per_graph``
@@ -81,7 +91,8 @@ class GraphMatchingLoss(nn.Module):
 
     def __init__(self, in_channels: int, hidden_channels: int = 128, nodes_per_graph: int = 16,
                  k: int = 5, alpha: float = 0.8, lam: float = 80.0, noise_scale: float = 1.0,
-                 order: str = "second", solver_iterations: int = 30):
+                 order: str = "second", solver_iterations: int = 30, conv: str = "gcn",
+                 num_layers: int = 2):
         super().__init__()
         for name, value in (("nodes_per_graph", nodes_per_graph), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -99,18 +110,32 @@ class GraphMatchingLoss(nn.Module):
                 or solver_iterations < 1:
             raise ValueError(f"solver_iterations must be a positive int, got {solver_iterations!r}")
         self.solver_iterations = solver_iterations
-        self.conv1 = GCNPropagation(in_channels, hidden_channels, "pyg", add_self_loops=True)
-        self.conv2 = GCNPropagation(hidden_channels, hidden_channels, "pyg", add_self_loops=True)
+        if conv not in CONVS:
+            raise ValueError(f"conv must be one of {CONVS}, got {conv!r}")
+        if num_layers not in (0, 1, 2) or isinstance(num_layers, bool):
+            raise ValueError(f"num_layers must be 0, 1 or 2, got {num_layers!r}")
+        self.conv, self.in_channels = conv, int(in_channels)
+        widths = [in_channels] + [hidden_channels] * num_layers
+        if conv == "gcn":
+            self.convs = nn.ModuleList(GCNPropagation(a, b, "pyg", add_self_loops=True)
+                                       for a, b in zip(widths, widths[1:]))
+            self.roots = None
+        else:   # PyG GraphConv(aggr='add'): W_n sum_j z_j + b + W_r z_i
+            self.convs = nn.ModuleList(GCNPropagation(a, b, "none")
+                                       for a, b in zip(widths, widths[1:]))
+            self.roots = nn.ModuleList(nn.Linear(a, b, bias=False)
+                                       for a, b in zip(widths, widths[1:]))
 
     def reset_parameters(self) -> None:
-        self.conv1.reset_parameters()
-        self.conv2.reset_parameters()
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
 
     def _check(self, z_s: Tensor, z_t: Tensor) -> int:
         check_view_embeddings(z_s, z_t, "[N, F]")
-        if z_s.size(1) != self.conv1.lin.in_features:
+        if z_s.size(1) != self.in_channels:
             raise ValueError(f"z_s has {z_s.size(1)} channels, the loss was built for "
-                             f"{self.conv1.lin.in_features}")
+                             f"{self.in_channels}")
         graphs = z_s.size(0) // self.nodes_per_graph
         if graphs == 0:
             raise ValueError(f"a batch of {z_s.size(0)} rows holds no graph of "
@@ -122,14 +147,21 @@ class GraphMatchingLoss(nn.Module):
         return batched_knn_adjacency(z.detach(), self.k)
 
     def refine(self, z: Tensor, adjacency: Tensor) -> Tensor:
-        """The two shared GCN layers over the block-diagonal batch of graphs."""
+        """The shared message-passing layers over the block-diagonal batch of graphs."""
         g, n, _ = z.shape
+        if not len(self.convs):
+            return z
         graph_id, src, dst = adjacency.nonzero(as_tuple=True)
         # node i aggregates its kNN neighbours j: messages flow j -> i
         edge_index = torch.stack([graph_id * n + dst, graph_id * n + src])
         graph = SparseGraph.from_edge_index(edge_index, num_nodes=g * n)
-        h = torch.relu(self.conv1(z.reshape(g * n, -1), graph))
-        return self.conv2(h, graph).view(g, n, -1)
+        h = z.reshape(g * n, -1)
+        for layer, conv in enumerate(self.convs):
+            out = conv(h, graph)
+            if self.roots is not None:
+                out = out + self.roots[layer](h)
+            h = out.relu() if layer + 1 < len(self.convs) else out
+        return h.view(g, n, -1)
 
     def problems(self, z_s: Tensor, z_t: Tensor,
                  generator: Optional[torch.Generator] = None) -> MatchingProblems:
@@ -169,7 +201,7 @@ class GraphMatchingLoss(nn.Module):
         return gumbel_like(x, self.noise_scale, generator)
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({self.conv1.lin.in_features}, "
-                f"{self.conv2.lin.out_features}, nodes_per_graph={self.nodes_per_graph}, "
-                f"k={self.k}, order={self.order!r}, lam={self.lam:g}, "
-                f"noise_scale={self.noise_scale:g})")
+        return (f"{self.__class__.__name__}({self.in_channels}, "
+                f"num_layers={len(self.convs)}, conv={self.conv!r}, "
+                f"nodes_per_graph={self.nodes_per_graph}, k={self.k}, order={self.order!r}, "
+                f"lam={self.lam:g}, noise_scale={self.noise_scale:g})")

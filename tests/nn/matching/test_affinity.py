@@ -58,3 +58,26 @@ def test_bad_inputs_name_the_argument():
         edge_affinity(z, adj, z, adj[:, :3, :3])
     with pytest.raises(TypeError, match="adjacency"):
         padded_edges(adj.float())
+
+
+def test_an_edge_whose_endpoints_coincide_has_no_direction():
+    # Two nodes with the same closed kNN neighbourhood get the same GCN mean;
+    # their edge must score 0 and pass no gradient (normalising it gave
+    # gradients of 1e5 and more that drowned the rest, see benchmarks/lvmmed).
+    z_s, adj_s, z_t, adj_t = random_problem(1, 4, seed=4)
+    adj_s[:] = False
+    adj_s[0, 0, 1] = adj_s[0, 2, 3] = True
+    adj_t[:] = False
+    adj_t[0, 0, 1] = True
+    z_s = z_s.clone()
+    z_s[0, 1] = z_s[0, 0] * (1 + 1e-9)   # edge 0 -> 1 is rounding noise long
+    z_s.requires_grad_()
+    q = edge_affinity(z_s, adj_s, z_t, adj_t)
+    assert float(q[0, 0 * 4 + 0, 1 * 4 + 1]) == 0.0
+    expected = dense_edge_affinity_loop(z_s[0].detach(), adj_s[0], z_t[0], adj_t[0])
+    assert float(expected[2 * 4 + 0, 3 * 4 + 1]) != 0.0   # the real edge 2 -> 3 still scores
+    torch.testing.assert_close(q[0, 2 * 4 + 0, 3 * 4 + 1], expected[2 * 4 + 0, 3 * 4 + 1])
+    q.sum().backward()
+    assert torch.isfinite(z_s.grad).all()
+    assert float(z_s.grad[0, :2].abs().max()) == 0.0          # the degenerate edge's endpoints
+    assert float(z_s.grad[0, 2:].abs().max()) > 0.0           # the real edge's do learn

@@ -20,8 +20,8 @@ def dense_gcn(loss, z, adjacency):
     a = adjacency.float() + torch.eye(n)
     deg = a.sum(2)
     a_hat = a / torch.sqrt(deg.unsqueeze(2) * deg.unsqueeze(1))
-    h = torch.relu(a_hat @ loss.conv1.lin(z) + loss.conv1.bias)
-    return a_hat @ loss.conv2.lin(h) + loss.conv2.bias
+    h = torch.relu(a_hat @ loss.convs[0].lin(z) + loss.convs[0].bias)
+    return a_hat @ loss.convs[1].lin(h) + loss.convs[1].bias
 
 
 def test_refine_is_the_dense_gcn():
@@ -30,6 +30,39 @@ def test_refine_is_the_dense_gcn():
     z = torch.randn(3, 6, 16)
     adjacency = loss.knn_graphs(z)
     torch.testing.assert_close(loss.refine(z, adjacency), dense_gcn(loss, z, adjacency))
+
+
+def test_refine_graphconv_is_the_dense_formula():
+    # the authors' GraphConv(aggr='add'): H1 = relu(A Z Wn1 + b1 + Z Wr1), H = A H1 Wn2 + b2 + H1 Wr2
+    torch.manual_seed(0)
+    loss = GraphMatchingLoss(16, 8, nodes_per_graph=6, k=2, conv="graphconv")
+    with torch.no_grad():
+        for conv in loss.convs:
+            conv.bias.normal_()
+    z = torch.randn(3, 6, 16)
+    adjacency = loss.knn_graphs(z)
+    a = adjacency.float()
+    h = torch.relu(a @ loss.convs[0].lin(z) + loss.convs[0].bias + loss.roots[0](z))
+    expected = a @ loss.convs[1].lin(h) + loss.convs[1].bias + loss.roots[1](h)
+    torch.testing.assert_close(loss.refine(z, adjacency), expected)
+    with pytest.raises(ValueError, match="conv"):
+        GraphMatchingLoss(16, conv="gat")
+
+
+def test_fewer_layers():
+    # one layer is A_hat Z W + b; none leaves the projections as they are
+    torch.manual_seed(0)
+    z = torch.randn(3, 6, 16)
+    one = GraphMatchingLoss(16, 8, nodes_per_graph=6, k=2, num_layers=1)
+    adjacency = one.knn_graphs(z)
+    a = adjacency.float() + torch.eye(6)
+    a_hat = a / torch.sqrt(a.sum(2, keepdim=True) * a.sum(2).unsqueeze(1))
+    torch.testing.assert_close(one.refine(z, adjacency),
+                               a_hat @ one.convs[0].lin(z) + one.convs[0].bias)
+    none = GraphMatchingLoss(16, nodes_per_graph=6, k=2, num_layers=0)
+    assert len(list(none.parameters())) == 0 and torch.equal(none.refine(z, adjacency), z)
+    with pytest.raises(ValueError, match="num_layers"):
+        GraphMatchingLoss(16, num_layers=3)
 
 
 def test_forward_without_noise_is_its_parts_and_drops_the_remainder():
