@@ -9,7 +9,7 @@ MIRROR ?= $(abspath ../shared/data)
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench readmes compile-cuda clean
+.PHONY: setup demo test bench bench-peers readmes compile-cuda clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,12 @@ test: setup
 bench: setup
 	$(PY) benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
 
+# The same comparison with torch_scatter and torch_sparse, built from their
+# PyPI sdists into .venv-peers against this torch (minutes; not part of test).
+bench-peers: setup
+	PY=$(PY) PEERS=.venv-peers bash benchmarks/core/build_peers.sh
+	.venv-peers/bin/python benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
+
 # Regenerate benchmarks/<method>/README.md and README.md's methods table from
 # the results JSON (make test fails while they are out of date).
 readmes: setup
@@ -45,4 +51,4 @@ compile-cuda: setup
 	PY=$(PY) bash .ci/check_cuda_bindings.sh
 
 clean:
-	rm -rf build $(VENV) graphcl/*.so *.egg-info
+	rm -rf build $(VENV) .venv-peers graphcl/*.so *.egg-info
