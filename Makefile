@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 # install on CI's 2 cores); Python compiles the modules it imports on first use.
 PIP_INSTALL := -m pip install --quiet --no-compile
 
-.PHONY: setup demo test bench readmes compile-cuda clean
+.PHONY: setup demo test bench bench-peers readmes compile-cuda clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,12 @@ test: setup
 bench: setup
 	$(PY) benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
 
+# The same comparison with torch_scatter and torch_sparse, built from their
+# PyPI sdists into .venv-peers against this torch (minutes; not part of test).
+bench-peers: setup
+	PY=$(PY) PEERS=.venv-peers bash benchmarks/core/build_peers.sh
+	.venv-peers/bin/python benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
+
 # Regenerate benchmarks/<method>/README.md and README.md's methods table from
 # the results JSON (make test fails while they are out of date).
 readmes: setup
@@ -52,4 +58,4 @@ compile-cuda: setup
 	PY=$(PY) bash .ci/check_cuda_bindings.sh
 
 clean:
-	rm -rf build $(VENV) graphcl/*.so *.egg-info
+	rm -rf build $(VENV) .venv-peers graphcl/*.so *.egg-info

@@ -438,6 +438,36 @@ def ops_spmm(folder: Path, args: Sequence[str]) -> str:
 
 
 @table
+def ops_bound(folder: Path, args: Sequence[str]) -> str:
+    """benchmarks/core/ops.py rows with cases and bandwidth bounds, and each
+    file's command and load average above its rows."""
+    def pct(v):
+        return "" if v is None else f"{100 * v:.0f}%"
+
+    lines = ["```"]
+    for run in load_json(folder, args):
+        meta = run["meta"]
+        lines.append(f"# {meta['command']}   (load average {meta['load_average_start'][0]:.1f} "
+                     f"at start, {meta['load_average_end'][0]:.1f} at end)")
+        lines.append(f"{'N':>8} {'E':>9} {'F':>4} {'case':<6} {'method':<19} {'fwd+bwd ms':>10} "
+                     f"{'speed-up':>8} {'fwd ms':>8} {'fwd sp-up':>9} {'fwd GB/s':>8} "
+                     f"{'fwd bound':>9} {'fb bound':>8} {'peak MB':>8}")
+        for r in run["results"]:
+            if "error" in r:  # an optional baseline that is not installed
+                continue
+            peak = r.get("peak_extra_bytes")
+            lines.append(
+                f"{r['num_nodes']:>8} {r['num_edges']:>9} {r['features']:>4} {r['case']:<6} "
+                f"{r['method']:<19} {r['fwd_bwd_s'] * 1e3:>10.1f} "
+                f"{r.get('speedup_of_graphcl', float('nan')):>7.2f}x {r['fwd_s'] * 1e3:>8.1f} "
+                f"{r.get('fwd_speedup_of_graphcl', float('nan')):>8.2f}x "
+                f"{r['bandwidth_Bps'] / 1e9:>8.1f} {pct(r['fwd_fraction_of_bound']):>9} "
+                f"{pct(r.get('fwd_bwd_fraction_of_bound')):>8} "
+                f"{'' if peak is None else f'{peak / 2**20:.0f}':>8}")
+    return "\n".join(lines + ["```"])
+
+
+@table
 def infonce_memory(folder: Path, args: Sequence[str]) -> str:
     """benchmarks/core/infonce_memory.py: one blockwise InfoNCE forward+backward."""
     mib = 2**20

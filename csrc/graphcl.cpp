@@ -15,9 +15,12 @@ TORCH_LIBRARY(graphcl, m) {
   m.def(
       "spmm(Tensor rowptr, Tensor col, Tensor? weight, Tensor colptr, "
       "Tensor csc_row, Tensor csc_perm, Tensor x, str reduce) -> Tensor");
+  // spmm_forward's second output is max/min's arg (CSR position of the
+  // selected edge, num_edges for an empty row): int32 on CPU while the edges
+  // fit, int64 otherwise and on CUDA; [0, F] for sum/mean or with_arg=False.
   m.def(
       "spmm_forward(Tensor rowptr, Tensor? col, Tensor? weight, Tensor x, "
-      "str reduce) -> (Tensor, Tensor)");
+      "str reduce, bool with_arg=True) -> (Tensor, Tensor)");
   m.def(
       "spmm_arg_backward(Tensor colptr, Tensor csc_row, Tensor csc_perm, "
       "Tensor? weight, Tensor arg, Tensor grad_out) -> Tensor");

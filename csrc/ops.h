@@ -13,13 +13,15 @@ inline std::tuple<at::Tensor, at::Tensor> spmm_forward(const at::Tensor& rowptr,
                                                        const c10::optional<at::Tensor>& col,
                                                        const c10::optional<at::Tensor>& weight,
                                                        const at::Tensor& x,
-                                                       c10::string_view reduce) {
+                                                       c10::string_view reduce,
+                                                       bool with_arg = true) {
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("graphcl::spmm_forward", "")
                        .typed<std::tuple<at::Tensor, at::Tensor>(
                            const at::Tensor&, const c10::optional<at::Tensor>&,
-                           const c10::optional<at::Tensor>&, const at::Tensor&, c10::string_view)>();
-  return op.call(rowptr, col, weight, x, reduce);
+                           const c10::optional<at::Tensor>&, const at::Tensor&, c10::string_view,
+                           bool)>();
+  return op.call(rowptr, col, weight, x, reduce, with_arg);
 }
 
 inline at::Tensor spmm_arg_backward(const at::Tensor& colptr, const at::Tensor& csc_row,
@@ -115,7 +117,7 @@ inline at::Tensor inverse_permutation(const at::Tensor& perm) {
 // winner of at most one segment, so scatter_ never collides.
 inline at::Tensor route_to_arg(const at::Tensor& grad_out, const at::Tensor& arg, int64_t num_src) {
   auto grad_src = at::zeros({num_src + 1, grad_out.size(1)}, grad_out.options());
-  grad_src.scatter_(0, arg, grad_out);
+  grad_src.scatter_(0, arg.to(at::kLong), grad_out);  // scatter_ takes int64 only
   return grad_src.narrow(0, 0, num_src);
 }
 

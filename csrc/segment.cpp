@@ -97,12 +97,12 @@ std::tuple<at::Tensor, at::Tensor> scatter_coo_forward(const at::Tensor& src, co
   auto rowptr = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(index.scalar_type());
   auto [out, sorted_arg] =
       ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src.index_select(0, perm), reduce);
-  at::Tensor arg = sorted_arg;
+  at::Tensor arg = sorted_arg.to(at::kLong);  // int64 like torch_scatter's arg
   if (sorted_arg.numel() > 0 && num_src > 0) {
     // Map positions in the sorted order back to positions in src.
-    auto original = perm.index_select(0, sorted_arg.reshape({-1}).clamp_max(num_src - 1));
-    arg = at::where(sorted_arg.reshape({-1}) < num_src, original, sorted_arg.reshape({-1}))
-              .reshape(sorted_arg.sizes());
+    auto flat = arg.reshape({-1});
+    auto original = perm.index_select(0, flat.clamp_max(num_src - 1));
+    arg = at::where(flat < num_src, original, flat).reshape(sorted_arg.sizes());
   }
   return {out, arg};
 }
@@ -142,7 +142,7 @@ at::Tensor segment_csr_autograd(const at::Tensor& src, const at::Tensor& rowptr,
 at::Tensor segment_csr_no_grad(const at::Tensor& src, const at::Tensor& rowptr,
                                c10::string_view reduce) {
   check_segment_csr_args(src, rowptr);
-  return std::get<0>(ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce));
+  return std::get<0>(ops::spmm_forward(rowptr, c10::nullopt, c10::nullopt, src, reduce, false));
 }
 
 at::Tensor scatter_coo_autograd(const at::Tensor& src, const at::Tensor& index, int64_t dim_size,

@@ -1,8 +1,9 @@
 // spmm: out = REDUCE_j w_ij * x_j over the CSR rows, with autograd.
 //
-// Backward for x runs over the cached CSC (transpose) of the graph: sum/mean
-// as another CSR-style spmm with permuted weights, max/min through the saved
-// arg indices, in both cases without atomics. The gradient for edge weights is
+// Backward for x, without atomics: sum/mean as another CSR-style spmm over
+// the cached CSC (transpose) with permuted weights; max/min through the saved
+// arg indices (on CPU a scatter with threads owning feature ranges, on CUDA a
+// walk over the CSC). The forward writes arg only when a backward can follow. The gradient for edge weights is
 // an SDDMM (one dot product per edge), never an E x F tensor.
 //
 // Double backward: when the backward pass is itself recorded
@@ -35,7 +36,7 @@ at::Tensor arg_weight_grad(const at::Tensor& grad_out, const at::Tensor& arg, co
                            const at::Tensor& x, int64_t num_edges) {
   if (num_edges == 0 || arg.numel() == 0) return at::zeros({num_edges}, grad_out.options());
   const int64_t F = x.size(1);
-  auto flat_arg = arg.reshape({-1});
+  auto flat_arg = arg.to(at::kLong).reshape({-1});
   auto src_row = col.to(at::kLong).index_select(0, flat_arg.clamp_max(num_edges - 1));
   auto feature = at::arange(F, arg.options()).repeat({arg.size(0)});
   auto x_val = x.reshape({-1}).index_select(0, src_row * F + feature);
@@ -51,7 +52,7 @@ at::Tensor arg_x_grad(const at::Tensor& grad_out, const at::Tensor& arg, const a
                       const at::Tensor& weight, int64_t num_cols, int64_t num_edges) {
   const int64_t F = grad_out.size(1);
   if (num_edges == 0 || arg.numel() == 0) return at::zeros({num_cols, F}, grad_out.options());
-  auto flat_arg = arg.reshape({-1});
+  auto flat_arg = arg.to(at::kLong).reshape({-1});
   auto e = flat_arg.clamp_max(num_edges - 1);
   auto feature = at::arange(F, arg.options()).repeat({arg.size(0)});
   // Empty rows (arg == E) send their entries to spare row num_cols.
@@ -152,7 +153,8 @@ class SpMMFunction : public torch::autograd::Function<SpMMFunction> {
     // Optional (not undefined) tensors: autograd records metadata of every
     // tensor argument, which an undefined tensor cannot provide.
     const at::Tensor weight = weight_opt.value_or(at::Tensor());
-    auto [out, arg] = ops::spmm_forward(rowptr, col, weight_opt, x, reduce);
+    // arg only when a backward can follow (check_transpose).
+    auto [out, arg] = ops::spmm_forward(rowptr, col, weight_opt, x, reduce, check_transpose);
     if (check_transpose) check_csc(colptr, csc_row, csc_perm, rowptr, x.size(0), col.numel(), "x");
     ctx->saved_data["reduce"] = reduce;
     ctx->saved_data["x_grad"] = x.requires_grad();
@@ -188,7 +190,7 @@ at::Tensor spmm_autograd(const at::Tensor& rowptr, const at::Tensor& col,
 at::Tensor spmm_no_grad(const at::Tensor& rowptr, const at::Tensor& col,
                         const c10::optional<at::Tensor>& weight, const at::Tensor&, const at::Tensor&,
                         const at::Tensor&, const at::Tensor& x, c10::string_view reduce) {
-  return std::get<0>(ops::spmm_forward(rowptr, col, weight, x, reduce));
+  return std::get<0>(ops::spmm_forward(rowptr, col, weight, x, reduce, /*with_arg=*/false));
 }
 
 #ifdef WITH_CUDA
@@ -196,20 +198,21 @@ std::tuple<at::Tensor, at::Tensor> spmm_forward_cuda(const at::Tensor& rowptr,
                                                      const c10::optional<at::Tensor>& col,
                                                      const c10::optional<at::Tensor>& weight,
                                                      const at::Tensor& x_in,
-                                                     c10::string_view reduce_name) {
+                                                     c10::string_view reduce_name, bool with_arg) {
   const Reduce reduce = parse_reduce(std::string(reduce_name));
   c10::DeviceGuard device_guard(x_in.device());
   const auto args = prepare_spmm_forward(rowptr, col, weight, x_in, /*check_col=*/true);
   const at::Tensor& x = args.x;
   const int64_t num_rows = args.num_rows, F = x.size(1);
   auto out = at::empty({num_rows, F}, x.options());
-  auto arg = at::empty({is_arg_reduce(reduce) ? num_rows : 0, F}, x.options().dtype(at::kLong));
+  const bool arg_wanted = with_arg && is_arg_reduce(reduce);
+  auto arg = at::empty({arg_wanted ? num_rows : 0, F}, x.options().dtype(at::kLong));
   check_launch(cuda::spmm_forward(scalar_kind(x.scalar_type()), args.rowptr.scalar_type() == at::kLong,
                                   reduce, args.rowptr.data_ptr(),
                                   args.col.defined() ? args.col.data_ptr() : nullptr,
                                   args.weight.defined() ? args.weight.data_ptr() : nullptr,
                                   x.data_ptr(), out.data_ptr(),
-                                  is_arg_reduce(reduce) ? arg.data_ptr<int64_t>() : nullptr, num_rows,
+                                  arg_wanted ? arg.data_ptr<int64_t>() : nullptr, num_rows,
                                   args.num_edges, F, current_stream(x.device())),
                "spmm_forward");
   return {out, arg};
@@ -223,11 +226,12 @@ at::Tensor spmm_arg_backward_cuda(const at::Tensor& colptr, const at::Tensor& cs
       prepare_spmm_arg_backward(colptr, csc_row, csc_perm, weight, arg_in, grad_out_in);
   const int64_t num_cols = args.num_cols, F = args.grad_out.size(1);
   auto grad_x = at::empty({num_cols, F}, args.grad_out.options());
+  const auto arg64 = args.arg.to(at::kLong);  // a CPU-made int32 arg moved here
   check_launch(cuda::spmm_arg_backward(scalar_kind(args.grad_out.scalar_type()),
                                        args.colptr.scalar_type() == at::kLong, args.colptr.data_ptr(),
                                        args.csc_row.data_ptr(), args.csc_perm.data_ptr(),
                                        args.weight.defined() ? args.weight.data_ptr() : nullptr,
-                                       args.arg.data_ptr<int64_t>(), args.grad_out.data_ptr(),
+                                       arg64.data_ptr<int64_t>(), args.grad_out.data_ptr(),
                                        grad_x.data_ptr(), num_cols, F,
                                        current_stream(args.grad_out.device())),
                "spmm_arg_backward");

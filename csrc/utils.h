@@ -26,6 +26,12 @@ inline Reduce parse_reduce(const std::string& reduce) {
 
 inline bool is_arg_reduce(Reduce r) { return r == Reduce::Max || r == Reduce::Min; }
 
+// dtype of max/min's arg on CPU: int32 while every edge id and the empty-row
+// marker (num_edges) fit, else int64. (CUDA's arg is always int64.)
+inline at::ScalarType arg_dtype_for(int64_t num_edges) {
+  return num_edges <= INT32_MAX ? at::kInt : at::kLong;
+}
+
 // ---------------------------------------------------------------------------
 // Argument checks. Every registered op runs them (the raw *_forward/*_backward
 // ops too), so that no call of torch.ops.graphcl.* can read outside an array:
@@ -282,7 +288,8 @@ inline SpmmArgBackwardArgs prepare_spmm_arg_backward(const at::Tensor& colptr,
   check_index(csc_row, "csc_row", colptr.scalar_type());
   check_index(csc_perm, "csc_perm", colptr.scalar_type());
   check_features(grad_out, "grad_out");
-  TORCH_CHECK_TYPE(arg.defined() && arg.scalar_type() == at::kLong, "arg must be int64, got ",
+  TORCH_CHECK_TYPE(arg.defined() && (arg.scalar_type() == at::kLong || arg.scalar_type() == at::kInt),
+                   "arg must be int32 or int64, got ",
                    arg.defined() ? c10::toString(arg.scalar_type()) : "None");
   TORCH_CHECK_VALUE(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out ",
                     grad_out.sizes(), ", got ", arg.sizes());

@@ -108,3 +108,42 @@ def test_argreduce_gradients_follow_the_selected_entry(device, F, reduce):
         ops.spmm(graph, xl, edge_weight=wl, reduce=reduce).backward(grad_out.to(device))
     torch.testing.assert_close(xl.grad.cpu(), want_x, equal_nan=True)
     torch.testing.assert_close(wl.grad.cpu(), want_w, equal_nan=True)
+
+
+@needs_extension
+@pytest.mark.parametrize("device", DEVICES)
+def test_arg_dtype_contract(device):
+    """spmm_forward's arg is int32 on CPU (the graph has fewer than 2^31
+    edges) and int64 on CUDA; with_arg=False (no backward can follow) gives
+    the same values and an empty [0, F] arg; spmm_arg_backward takes either
+    index dtype with the same result."""
+    kernels_or_skip(device)
+    rowptr, col, weight, x = _inputs(9, torch.float32, seed=7)
+    rowptr, col, weight, x = (t.to(device) for t in (rowptr, col, weight, x))
+    out, arg = torch.ops.graphcl.spmm_forward(rowptr, col, weight, x, "max")
+    assert arg.dtype == (torch.int32 if device == "cpu" else torch.int64)
+    assert arg.shape == out.shape
+    out2, none = torch.ops.graphcl.spmm_forward(rowptr, col, weight, x, "max", with_arg=False)
+    torch.testing.assert_close(out2, out, equal_nan=True, rtol=0, atol=0)
+    assert none.shape == (0, 9)
+    graph = SparseGraph.from_csr(rowptr, col, num_cols=NUM_COLS)
+    grad_out = torch.randn(out.shape, device=device)
+    via32 = torch.ops.graphcl.spmm_arg_backward(*graph.csc, weight, arg.int(), grad_out)
+    via64 = torch.ops.graphcl.spmm_arg_backward(*graph.csc, weight, arg.long(), grad_out)
+    torch.testing.assert_close(via32, via64, rtol=0, atol=0)
+
+
+@needs_extension
+def test_arg_backward_refuses_edge_ids_out_of_range():
+    """The CPU backward scatters through arg, so an arg naming no edge (below
+    0 or above E; E itself marks an empty row) raises IndexError instead of
+    reading outside col."""
+    rowptr, col, weight, x = _inputs(5, torch.float32, seed=3)
+    graph = SparseGraph.from_csr(rowptr, col, num_cols=NUM_COLS)
+    _, arg = torch.ops.graphcl.spmm_forward(rowptr, col, None, x, "min")
+    grad_out = torch.ones(arg.shape)
+    for bad in (-1, col.numel() + 1):
+        broken = arg.clone()
+        broken[1, 2] = bad
+        with pytest.raises(IndexError, match="arg holds an edge id outside"):
+            torch.ops.graphcl.spmm_arg_backward(*graph.csc, None, broken, grad_out)
