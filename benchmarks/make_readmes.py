@@ -382,6 +382,19 @@ def dgp_speed(folder: Path, args: Sequence[str]) -> str:
                      "speed", "peak RSS GB", "RSS growth in the epoch GB"], rows)
 
 
+@table
+def dgp_epoch_profile(folder: Path, args: Sequence[str]) -> str:
+    """benchmarks/dgp/epoch_profile.py: s/epoch before/after (interleaved) and the top ops."""
+    rows = []
+    for r in load_json(folder, args)[0]["runs"]:
+        m, top = r["median_seconds_per_epoch"], r["profile"]["after"][:4]
+        rows.append([r["model"], r["hidden"], r["threads"], f"{m['before']:.1f}",
+                     f"{m['after']:.1f}", f"{r['speedup']:.2f}x",
+                     ", ".join(f"{o['op'].split('::')[-1]} {100 * o['share']:.0f}%" for o in top)])
+    return markdown(["model", "hidden", "threads", "before s/epoch", "after s/epoch", "speed",
+                     "after: top ops (self CPU share)"], rows)
+
+
 # --------------------------------------------------------------------------- gpn
 
 @table

@@ -21,6 +21,7 @@ from typing import List, Optional
 from graphcl.experiment import (get_method, list_methods, markdown_table, merge_results,
                                 read_results, run_seeds, terminal_table, write_json_atomic)
 from graphcl.experiment.arguments import check_output_path, positive_int, seed_int
+from graphcl.experiment.memory import reuse_freed_memory
 from graphcl.experiment.seeding import MAX_SEED, MAX_SEEDS
 
 _OUTPUT_FLAGS = ("out", "embeddings", "plot", "plot_embeddings")
@@ -97,6 +98,7 @@ def _check_train(parser: argparse.ArgumentParser, args) -> None:
 def _train(args) -> int:
     method = args.method_spec
     saved = {}
+    reuse_freed_memory()  # full-graph tensors of every epoch: no fresh page faults each time
     results = run_seeds(method, args.dataset, args.seed_list, config=args.config, out=args.out,
                         resume=args.resume, progress=not args.quiet, seed_progress=not args.quiet,
                         data_options={"root": args.root, **method.data_options(args)},

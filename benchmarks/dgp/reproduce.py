@@ -28,6 +28,8 @@ def one_run(model: str, seeds: int, epochs: int, hidden: int, eval_every: int, o
         torch.set_num_threads(threads)
     from graphcl.datasets import data_root
     from graphcl.experiment import get_method, run_seeds
+    from graphcl.experiment.memory import reuse_freed_memory
+    reuse_freed_memory()  # as `graphcl train`: reuse freed [N, hidden] blocks (no page faults)
     from graphcl.experiment.results import seconds_per_epoch
     method = get_method("dgp")
     config = method.make_config("imagenet", None).with_overrides(

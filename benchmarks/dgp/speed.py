@@ -7,7 +7,8 @@ layer over COO tensors, support = XW + b computed first).
 Both models share the weights, graphs, inputs and targets; their outputs agree
 (checked first, dropout off). Epochs alternate between the two (interleaved
 rounds, one warm-up epoch each), so a change in machine load hits both alike.
-Peak memory: each variant trains one epoch in a fresh subprocess; its peak RSS
+Both run with glibc's malloc reusing freed blocks (``reuse_freed_memory``, as
+``graphcl train`` does). Peak memory: each variant trains one epoch in a fresh subprocess; its peak RSS
 (sampled during the epoch) and its growth over the RSS before the epoch are
 reported (``--memory-only`` re-measures them into an existing results file). Results go to
 ``benchmarks/dgp/results/speed.json``.
@@ -140,6 +141,8 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from graphcl.experiment.memory import reuse_freed_memory
+    reuse_freed_memory()  # both variants, as `graphcl train` runs (no mmap per large tensor)
     if args.memory_worker:
         memory_worker(args.memory_worker, args.hidden)
         return 0

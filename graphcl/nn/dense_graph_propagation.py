@@ -91,10 +91,12 @@ class DenseGraphPropagation(nn.Module):
             weight = weight * self.group_weights().to(x.dtype)[group]
         x = F.dropout(x, self.dropout, self.training)
         if x.size(1) + 1 < self.weight.size(1):
+            if self.bias is None:
+                return ops.spmm(graph, x, weight) @ self.weight
             ones = torch.ones(x.size(0), 1, dtype=x.dtype, device=x.device)
             h = ops.spmm(graph, torch.cat([x, ones], 1), weight)
-            out = h[:, :-1] @ self.weight
-            return out + h[:, -1:] * self.bias if self.bias is not None else out
+            # One product with [W; b]: no [N, out] outer product h[:, -1:] * b to add.
+            return h @ torch.cat([self.weight, self.bias.unsqueeze(0)], 0)
         support = x @ self.weight
         if self.bias is not None:
             support = support + self.bias

@@ -3,8 +3,11 @@ gradcheck, and the reference's §6 checks (uniform initial weights; on a chain
 the descendant phase pulls from descendants, the ancestor phase from ancestors)."""
 import pytest
 import torch
+import torch.nn.functional as F
 
+from graphcl import ops
 from graphcl.graph.hierarchy import ancestor_distance_groups
+from graphcl.methods.dgp import DGP
 from graphcl.nn import DenseGraphPropagation
 
 # A small DAG: a tree over 12 nodes plus two second parents.
@@ -85,6 +88,43 @@ def test_without_distance_weights_is_plain_propagation():
     x = torch.randn(12, 3)
     assert torch.allclose(layer(x, graph), graph.to_dense() @ (x @ layer.weight + layer.bias),
                           atol=1e-6)
+
+
+def previous_forward(self, x, graph, group=None):
+    """The layer before the bias was folded into one product with [W; b]:
+    Â[X, 1] then h[:, :-1] @ W + h[:, -1:] * b (the wide-output branch)."""
+    weight = graph.edge_weight_as(x.dtype) * self.group_weights().to(x.dtype)[group]
+    x = F.dropout(x, self.dropout, self.training)
+    if x.size(1) + 1 < self.weight.size(1):
+        h = ops.spmm(graph, torch.cat([x, torch.ones(x.size(0), 1, dtype=x.dtype)], 1), weight)
+        return h[:, :-1] @ self.weight + h[:, -1:] * self.bias
+    return ops.spmm(graph, x @ self.weight + self.bias, weight)
+
+
+def train_dgp_predictions(dtype, epochs=30):
+    groups = ancestor_distance_groups(EDGES, 12, max_distance=2)
+    down, up = groups.stacked("descendants"), groups.stacked("ancestors")
+    torch.manual_seed(0)
+    x, target = torch.randn(12, 3, dtype=dtype), torch.randn(5, 4, dtype=dtype)
+    model = DGP(3, 9, 4, num_groups=3).to(dtype)   # 3 -> 9: the folded branch runs
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=5e-4)
+    for _ in range(epochs):                          # training mode: dropout masks drawn
+        loss = ((model(x, down, up)[:5] - target) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        return model(x, down, up)
+
+
+@pytest.mark.parametrize("dtype, atol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_trained_predictions_equal_the_previous_path(monkeypatch, dtype, atol):
+    new = train_dgp_predictions(dtype)
+    monkeypatch.setattr(DenseGraphPropagation, "forward", previous_forward)
+    old = train_dgp_predictions(dtype)
+    assert not torch.equal(old, torch.zeros_like(old))
+    assert torch.allclose(new, old, atol=atol, rtol=0)
 
 
 def test_bad_input():
