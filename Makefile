@@ -34,9 +34,7 @@ demo: setup
 		--out results/heco_acm.json --plot results/heco_acm.png --plot-embeddings results/heco_acm_embeddings.png
 
 test: setup
-	bash .ci/compile_cuda.sh
-	PY=$(PY) bash .ci/check_cuda_bindings.sh
-	$(PY) benchmarks/make_readmes.py --check
+	PY=$(PY) bash .ci/checks.sh
 	GRAPHCL_MIRROR=$${GRAPHCL_MIRROR:-$(MIRROR)} $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 
 bench: setup
@@ -54,8 +52,7 @@ readmes: setup
 	$(PY) benchmarks/make_readmes.py
 
 compile-cuda: setup
-	bash .ci/compile_cuda.sh
-	PY=$(PY) bash .ci/check_cuda_bindings.sh
+	PY=$(PY) bash .ci/checks.sh --compile-only
 
 clean:
 	rm -rf build $(VENV) .venv-peers graphcl/*.so *.egg-info
