@@ -15,13 +15,8 @@ def pytest_configure(config):
     # Under pytest-xdist (`make test` runs one worker per core) every worker is
     # its own process: one torch thread each, so the workers together use the
     # cores once instead of oversubscribing them.
-    # Child processes (notebook kernels, the subprocess tests) inherit one
-    # OpenMP thread too: OpenMP threads spin while they wait, and 2 workers'
-    # children at 2 threads each on 2 cores made those tests 3-4x slower.
     if os.environ.get("PYTEST_XDIST_WORKER"):
         torch.set_num_threads(1)
-        os.environ["OMP_NUM_THREADS"] = "1"
-        os.environ["MKL_NUM_THREADS"] = "1"
 
 
 BACKENDS = ["extension", "torch"] if ops.extension_available() else ["torch"]

@@ -1,6 +1,5 @@
 """Every notebook in examples/notebooks runs without error in its fast mode
 (GRAPHCL_NOTEBOOK_FAST=1: fewer epochs and probes), as CI runs them."""
-import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,7 @@ def test_every_method_has_a_notebook():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("GRAPHCL_NOTEBOOK_FAST", "1")
-    # 2 threads (CI's cores) in one process; under xdist the worker's 1
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     book = nbformat.read(path, as_version=4)
     assert any(cell.get("outputs") for cell in book.cells if cell.cell_type == "code"), \
         f"{path.name} is stored without outputs (run it once and save)"
