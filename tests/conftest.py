@@ -22,6 +22,16 @@ def pytest_configure(config):
 BACKENDS = ["extension", "torch"] if ops.extension_available() else ["torch"]
 
 
+@pytest.fixture
+def one_thread():
+    """The test runs on one torch thread (results measured that way); the
+    previous count is restored after it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Runs a test once per available backend."""

@@ -85,15 +85,6 @@ def noise_free_loss(model, images, seed=7):
     return loss
 
 
-@pytest.fixture
-def one_thread():
-    """The measurements below were taken on one torch thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_fast_run_the_loss_falls_and_the_probe_beats_random(data, one_thread):
     # The method's own settings (Gumbel(0, 1), lambda = 80, no message passing:
     # see LVMMedConfig.gcn_layers) on a smaller CNN, 512 images, batches of 128

@@ -18,6 +18,16 @@ from pathlib import Path
 SETTINGS = [(model, shots) for shots in (1, 5) for model in ("gpn", "protonet")]
 
 
+def selected_runs(method, args):
+    """(seed, model, shots, config) of every run args selects, seed by seed, so
+    an interrupted sweep has finished whole seeds (also used by test_modes.py)."""
+    for seed in range(args.seeds):
+        for model, shots in SETTINGS:
+            if model in args.models and shots in args.shots:
+                yield seed, model, shots, method.make_config("wordnet", argparse.Namespace(
+                    model=model, shots=shots, episodes=args.episodes))
+
+
 def results_path(out: Path, model: str, shots: int) -> Path:
     return out / f"{model}_{shots}shot.json"
 
@@ -56,20 +66,15 @@ def main(argv=None) -> int:
     method = get_method("gpn")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for seed in range(args.seeds):
-        for model, shots in SETTINGS:
-            if model not in args.models or shots not in args.shots:
-                continue
-            config = method.make_config("wordnet", argparse.Namespace(
-                model=model, shots=shots, episodes=args.episodes))
-            path = results_path(out, model, shots)
-            results = run_seeds(method, "wordnet", list(range(seed + 1)), config=config,
-                                out=path, resume=args.resume or seed > 0, progress=False,
-                                seed_progress=True)
-            print(method.table(results), flush=True)
-            if args.commit:
-                commit(path, f"benchmarks/gpn: {model} {shots}-shot seed {seed} "
-                             f"({args.episodes} iterations)")
+    for seed, model, shots, config in selected_runs(method, args):
+        path = results_path(out, model, shots)
+        results = run_seeds(method, "wordnet", list(range(seed + 1)), config=config,
+                            out=path, resume=args.resume or seed > 0, progress=False,
+                            seed_progress=True)
+        print(method.table(results), flush=True)
+        if args.commit:
+            commit(path, f"benchmarks/gpn: {model} {shots}-shot seed {seed} "
+                         f"({args.episodes} iterations)")
     return 0
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reproduce import SETTINGS, commit, results_path  # noqa: E402
+from reproduce import commit, results_path, selected_runs  # noqa: E402
 
 #: mode -> (test queries per class or None for = shots, the graph GPN propagates over)
 MODES = {"queries_k": (None, "hierarchy"), "queries_15": (15, "hierarchy"),
@@ -86,34 +86,29 @@ def main(argv=None) -> int:
     table = json.loads(out.read_text()) if args.resume and out.is_file() else {
         "protocol": __doc__.split("\n\n")[0].replace("\n", " "), "episodes": args.episodes,
         "runs": {}}
-    for seed in range(args.seeds):
-        for model, shots in SETTINGS:
-            if model not in args.models or shots not in args.shots:
-                continue
-            config = method.make_config("wordnet", argparse.Namespace(
-                model=model, shots=shots, episodes=args.episodes))
-            key = f"{model}_{shots}shot/seed{seed}"
-            run = table["runs"].setdefault(key, {})
-            todo = [m for m in args.modes if m not in run
-                    and not (m in GPN_ONLY and model == "protonet")]
-            if not todo:
-                continue
-            data = method.load_data(config, {})
-            result = train_or_load(data, config, seed, Path(args.checkpoints))
-            for mode in todo:
-                tic = time.perf_counter()
-                metrics = evaluate(result, data, mode_config(config, mode), graph=MODES[mode][1])
-                run[mode] = {"metrics": metrics, "eval_seconds": time.perf_counter() - tic}
-                print(key, mode, {g: round(100 * m["acc"], 2) for g, m in metrics.items()},
-                      flush=True)
-            reproduced = results_path(Path(args.out), model, shots)
-            stored = [s for s in json.loads(reproduced.read_text())["per_seed"]
-                      if s["seed"] == seed] if reproduced.is_file() else []
-            if stored and "queries_k" in run:
-                run["stored_queries_k"] = {g: m["acc"] for g, m in stored[0]["metrics"].items()}
-            write_json_atomic(table, out)
-            if args.commit:
-                commit(out, f"benchmarks/gpn: test modes of {key} ({', '.join(todo)})")
+    for seed, model, shots, config in selected_runs(method, args):
+        key = f"{model}_{shots}shot/seed{seed}"
+        run = table["runs"].setdefault(key, {})
+        todo = [m for m in args.modes if m not in run
+                and not (m in GPN_ONLY and model == "protonet")]
+        if not todo:
+            continue
+        data = method.load_data(config, {})
+        result = train_or_load(data, config, seed, Path(args.checkpoints))
+        for mode in todo:
+            tic = time.perf_counter()
+            metrics = evaluate(result, data, mode_config(config, mode), graph=MODES[mode][1])
+            run[mode] = {"metrics": metrics, "eval_seconds": time.perf_counter() - tic}
+            print(key, mode, {g: round(100 * m["acc"], 2) for g, m in metrics.items()},
+                  flush=True)
+        reproduced = results_path(Path(args.out), model, shots)
+        stored = [s for s in json.loads(reproduced.read_text())["per_seed"]
+                  if s["seed"] == seed] if reproduced.is_file() else []
+        if stored and "queries_k" in run:
+            run["stored_queries_k"] = {g: m["acc"] for g, m in stored[0]["metrics"].items()}
+        write_json_atomic(table, out)
+        if args.commit:
+            commit(out, f"benchmarks/gpn: test modes of {key} ({', '.join(todo)})")
     return 0
 
 

@@ -5,19 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from graphcl.experiment import get_method, run_seeds
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "pre_experiment_layer.json").read_text())
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _close(ours, before, tol=1e-6):
