@@ -98,7 +98,8 @@ def _check_train(parser: argparse.ArgumentParser, args) -> None:
 def _train(args) -> int:
     method = args.method_spec
     saved = {}
-    reuse_freed_memory()  # full-graph tensors of every epoch: no fresh page faults each time
+    if method.reuse_freed_memory:  # full-graph tensors of every epoch: no fresh page faults
+        reuse_freed_memory()
     results = run_seeds(method, args.dataset, args.seed_list, config=args.config, out=args.out,
                         resume=args.resume, progress=not args.quiet, seed_progress=not args.quiet,
                         data_options={"root": args.root, **method.data_options(args)},

@@ -37,6 +37,19 @@ def _rejected(argv, capsys, argument: str) -> str:
     return err
 
 
+@pytest.mark.parametrize("method, reuses", [("heco", False), ("dgp", True)])
+def test_only_methods_that_ask_get_the_malloc_setting(no_work, monkeypatch, tmp_path, method,
+                                                      reuses):
+    # reuse_freed_memory is process-wide and raises peak memory: `graphcl train`
+    # applies it for methods whose spec opts in (DGP measured a gain), not for all.
+    applied = []
+    monkeypatch.setattr(graphcl.cli, "reuse_freed_memory", lambda: applied.append(True))
+    dataset = {"heco": "acm", "dgp": "imagenet"}[method]
+    with pytest.raises(_Started):
+        main(["train", method, "--dataset", dataset, "--out", str(tmp_path / "r.json")])
+    assert applied == ([True] if reuses else [])
+
+
 @pytest.mark.parametrize("extra, argument", [
     (["--seed", "-1"], "--seed"),
     (["--seed", str(2**32)], "--seed"),
