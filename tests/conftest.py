@@ -15,8 +15,12 @@ def pytest_configure(config):
     # Under pytest-xdist (`make test` runs one worker per core) every worker is
     # its own process: one torch thread each, so the workers together use the
     # cores once instead of oversubscribing them.
+    # Processes a test starts (CLI runs, fresh interpreters) inherit one
+    # OpenMP thread too: on 2 threads beside the other worker, every parallel
+    # region waits for a descheduled thread (a notebook ran 4x slower so).
     if os.environ.get("PYTEST_XDIST_WORKER"):
         torch.set_num_threads(1)
+        os.environ["OMP_NUM_THREADS"] = "1"
 
 
 BACKENDS = ["extension", "torch"] if ops.extension_available() else ["torch"]
