@@ -1,5 +1,7 @@
 """Files that are never left half-written: every results file, cache and
-downloaded data file graphcl writes goes through :func:`atomic_writer`."""
+downloaded data file graphcl writes goes through :func:`atomic_writer`;
+:func:`exclusive_lock` lets processes that would compute the same cache file
+take turns instead of repeating the work."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +10,29 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Union
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Union[str, os.PathLike]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the
+    body: a second process asking for the same path waits until the first
+    leaves. The lock goes with the process, so a killed holder never leaves
+    it stuck. Where ``fcntl`` is missing (Windows) the body runs unlocked,
+    which is still safe for writers that go through :func:`atomic_writer`.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,10 @@ def test_concurrent_autoencoder_cache_writers_all_succeed(tmp_path):
         failures.append(errors.get())
     assert failures == []
     files = sorted(p.name for p in cache.iterdir())
-    assert len(files) == rounds and all(f.startswith("ae-") and f.endswith(".pt") for f in files)
+    weights = [f for f in files if f.endswith(".pt")]
+    locks = [f for f in files if f.endswith(".lock")]  # one per key (exclusive_lock)
+    assert len(weights) == rounds and all(f.startswith("ae-") for f in weights)
+    assert sorted(f[:-5] for f in locks) == sorted(f[:-3] for f in weights)
     # Every cached file loads and holds the weights a fresh, uncached run gives.
     x = _ae_input()
     for seed in range(rounds):
@@ -157,3 +161,32 @@ def test_concurrent_autoencoder_cache_writers_all_succeed(tmp_path):
         for (name, a), (_, b) in zip(cached.state_dict().items(), fresh.state_dict().items()):
             assert torch.equal(a, b), (seed, name)
     assert sorted(p.name for p in cache.iterdir()) == files  # nothing else left behind
+
+
+def test_exclusive_lock_makes_a_second_process_wait(tmp_path):
+    from graphcl.io import exclusive_lock
+    lock, marker, done = tmp_path / "k.lock", tmp_path / "held", tmp_path / "done"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from graphcl.io import exclusive_lock
+        with exclusive_lock({str(lock)!r}):
+            Path({str(marker)!r}).touch()
+            time.sleep(1.5)
+            Path({str(done)!r}).touch()  # the last thing done while holding it
+    """)])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert holder.poll() is None and time.monotonic() < deadline, "the holder never locked"
+            time.sleep(0.02)
+        start = time.monotonic()
+        with exclusive_lock(lock):
+            waited = time.monotonic() - start
+            assert done.exists()  # we got it only once the holder was done
+        assert waited > 0.5
+        with exclusive_lock(lock):  # released again, and re-entrant across calls
+            pass
+    finally:
+        holder.wait(timeout=60)
+    assert holder.returncode == 0

@@ -1,5 +1,7 @@
 """SCGC / SCGC*: building blocks against dense formulas written out here, and
 short real-data runs."""
+import time
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -215,7 +217,9 @@ def test_cli_scgc_star_on_acm_improves_on_its_kmeans_init(tmp_path, monkeypatch)
     import json
 
     from graphcl.cli import main
-    monkeypatch.setenv("GRAPHCL_DATA", str(tmp_path / "data"))
+    from graphcl.datasets import data_root
+    # The suite's data root (not a fresh one): the ACM seed-0 AE is pretrained
+    # once there for this test, the fixed-seed SCGC test and any later run.
     out = tmp_path / "results.json"
     assert main(["train", "scgc_star", "--dataset", "acm", "--seeds", "1", "--epochs", "10",
                  "--out", str(out), "--quiet"]) == 0
@@ -233,7 +237,7 @@ def test_cli_scgc_star_on_acm_improves_on_its_kmeans_init(tmp_path, monkeypatch)
     assert (results["per_seed"][0]["metrics"]["paper"]["acc"]
             >= results["per_seed"][0]["kmeans_init"]["acc"])
     assert len(results["per_seed"][0]["history"]["acc"]) == 11  # epoch 0 (K-means) .. 10
-    assert list((tmp_path / "data" / "cache" / "scgc").glob("ae-*.pt"))  # pretraining cached
+    assert list((data_root() / "cache" / "scgc").glob("ae-*.pt"))  # pretraining cached
 
 
 def test_shared_autoencoder_is_pretrained_once_and_reused(tmp_path, monkeypatch):
@@ -263,6 +267,42 @@ def test_shared_autoencoder_is_pretrained_once_and_reused(tmp_path, monkeypatch)
     # runs from one AE agree while runs from different AEs do not
     assert torch.equal(shared[0].embeddings, shared[1].embeddings)
     assert not torch.equal(own[0].embeddings, shared[0].embeddings)
+
+
+def test_concurrent_runs_of_one_key_pretrain_once(tmp_path, monkeypatch):
+    # Two runs reaching the same cache key at once: the second waits on the
+    # key's lock and loads the first one's weights instead of pretraining again.
+    import threading
+
+    from graphcl.methods.scgc import autoencoder
+    calls, started = [], threading.Event()
+    real = autoencoder._pretrain
+
+    def slow_pretrain(*args, **kwargs):
+        calls.append(1)
+        started.set()
+        time.sleep(0.5)  # the other thread arrives while this one holds the lock
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(autoencoder, "_pretrain", slow_pretrain)
+    x = blobs().x
+    models = [None, None]
+
+    def run(i):
+        if i == 1:
+            started.wait(30)
+        models[i] = autoencoder.pretrain_autoencoder(
+            x, seed=3, hidden=(16, 16, 32), n_z=4, epochs=2, batch_size=32, cache_dir=tmp_path,
+            progress=False)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert calls == [1]
+    for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_scgc_runner_records_and_checks_the_shared_autoencoder(monkeypatch):

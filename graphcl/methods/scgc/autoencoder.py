@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from graphcl.io import atomic_writer
+from graphcl.io import atomic_writer, exclusive_lock
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -73,13 +73,25 @@ def pretrain_autoencoder(x: Tensor, *, seed: int, hidden: Sequence[int] = (500, 
         raise ValueError(f"x must be a float [N, d] tensor, got {x.dtype} {list(x.shape)}")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or Inf")
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"ae-{_cache_key(x, seed, hidden, n_z, epochs, lr, batch_size)}.pt"
+    if cache_dir is None:
+        return _pretrain(x, seed, hidden, n_z, epochs, lr, batch_size, progress)
+    path = Path(cache_dir) / f"ae-{_cache_key(x, seed, hidden, n_z, epochs, lr, batch_size)}.pt"
+    # A process that finds another pretraining the same key (parallel seeds
+    # with --shared-ae, or two test workers) waits for its file instead of
+    # repeating the work; different keys never wait for each other.
+    with exclusive_lock(path.with_suffix(".lock")):
         if path.exists():
             model = SDCNAutoencoder(x.size(1), hidden, n_z)
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             return model.to(x.device)
+        model = _pretrain(x, seed, hidden, n_z, epochs, lr, batch_size, progress)
+        with atomic_writer(path) as f:
+            torch.save(model.state_dict(), f)
+    return model
+
+
+def _pretrain(x: Tensor, seed: int, hidden, n_z: int, epochs: int, lr: float, batch_size: int,
+              progress: bool) -> SDCNAutoencoder:
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # the default Linear init draws from the global generator
     model = SDCNAutoencoder(x.size(1), hidden, n_z).to(x.device)
@@ -98,11 +110,4 @@ def pretrain_autoencoder(x: Tensor, *, seed: int, hidden: Sequence[int] = (500, 
             opt.step()
             total += loss.item() * batch.size(0)
         bar.set_postfix(mse=f"{total / n:.4f}")
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A unique temporary file per writer, renamed into place: processes
-        # sharing a key (--shared-ae) never collide, and the last rename wins
-        # with identical weights (same key = same seed and hyperparameters).
-        with atomic_writer(path) as f:
-            torch.save(model.state_dict(), f)
     return model
