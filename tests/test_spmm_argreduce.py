@@ -1,8 +1,8 @@
-"""The extension's max/min spmm on shapes that reach every code path of the
-CPU kernel: feature tiles of 8 vectors, single vectors and a scalar tail
-(F = 1 ... 67, float32 and float64), and rows longer than one edge block (32
-edges), so the running best and its edge id are carried from one block to the
-next. Values come from a small integer set (many ties) with NaNs planted in
+"""The extension's spmm on shapes that reach every code path of the CPU
+kernel: feature tiles of 8 vectors, single vectors and a scalar tail (F = 1
+... 67, float32 and float64), and rows longer than one edge block (16 edges),
+so the running best and its edge id (max/min) or the running sum (sum/mean)
+are carried from one block to the next. For max/min Values come from a small integer set (many ties) with NaNs planted in
 later blocks, and the selected entry (raw op ``arg``), the values and the
 gradients are compared with a plain-PyTorch per-row loop: the first NaN of a
 row if it holds one, else the first maximum (minimum).
@@ -15,8 +15,9 @@ import torch
 from graphcl import SparseGraph, ops
 from test_ops_layouts import DEVICES, kernels_or_skip, needs_extension
 
-# Row degrees: empty, one edge, just under / at / over one edge block, a hub.
-DEGREES = [0, 1, 5, 31, 32, 33, 64, 100, 3]
+# Row degrees: empty, one edge, just under / at / over one and two edge
+# blocks (16 edges), a hub.
+DEGREES = [0, 1, 5, 15, 16, 17, 31, 32, 33, 64, 100, 3]
 NUM_COLS = 40
 FEATURES = [1, 3, 4, 7, 8, 16, 31, 32, 33, 64, 67]
 
@@ -82,6 +83,67 @@ def test_raw_argreduce_matches_row_loop(device, F, dtype, reduce):
             ref_out, ref_arg = want_out, want_arg
         torch.testing.assert_close(out.cpu(), ref_out, equal_nan=True, rtol=0, atol=0)
         assert torch.equal(arg.cpu(), ref_arg)
+
+
+def _edge_order_sum(rowptr, col, weight, x, mean):
+    """Each row's w[e] * x[col[e]] added one edge at a time in edge order, the
+    order the kernel promises (so the comparison is exact); mean then
+    multiplies by 1 / degree as the kernel does."""
+    out = torch.zeros(len(rowptr) - 1, x.size(1), dtype=x.dtype)
+    for i in range(len(rowptr) - 1):
+        b, e = int(rowptr[i]), int(rowptr[i + 1])
+        if b == e:
+            continue
+        acc = x[col[b]] * weight[b]
+        for k in range(b + 1, e):
+            acc = acc + x[col[k]] * weight[k]
+        if mean:
+            acc = acc * (torch.ones((), dtype=x.dtype) / (e - b))
+        out[i] = acc
+    return out
+
+
+@needs_extension
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("F", FEATURES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_raw_sum_matches_edge_order_loop_exactly(device, F, dtype, reduce):
+    kernels_or_skip(device)
+    g = torch.Generator().manual_seed(100 + F)
+    rowptr, col = _graph(F)
+    x = torch.randn(NUM_COLS, F, generator=g, dtype=dtype)
+    weight = torch.rand(col.numel(), generator=g, dtype=dtype)
+    for w in (None, weight):
+        out, _ = torch.ops.graphcl.spmm_forward(rowptr.to(device), col.to(device),
+                                                None if w is None else w.to(device),
+                                                x.to(device), reduce)
+        ref = _edge_order_sum(rowptr, col, torch.ones_like(weight) if w is None else w, x,
+                              reduce == "mean")
+        if device == "cpu":
+            torch.testing.assert_close(out, ref, rtol=0, atol=0)
+        else:  # CUDA adds in its own order
+            torch.testing.assert_close(out.cpu(), ref)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("F", FEATURES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_raw_sddmm_matches_float64_dots(device, F, dtype):
+    # The CPU dot keeps four vector accumulators and a scalar tail: every F
+    # from one below a vector to past 16 vectors, against float64 dot products.
+    kernels_or_skip(device)
+    g = torch.Generator().manual_seed(200 + F)
+    rowptr, col = _graph(F)
+    a = torch.randn(len(DEGREES), F, generator=g, dtype=dtype)
+    b = torch.randn(NUM_COLS, F, generator=g, dtype=dtype)
+    out = torch.ops.graphcl.sddmm_forward(rowptr.to(device), col.to(device), a.to(device),
+                                          b.to(device))
+    row = torch.repeat_interleave(torch.arange(len(DEGREES)), rowptr.diff())
+    ref = (a.double()[row] * b.double()[col]).sum(1)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out.cpu().double(), ref, **tol)
 
 
 @needs_extension

@@ -33,22 +33,6 @@ namespace {
 // Edges are taken in blocks of kEdgeBlock, and every feature tile of a block
 // is reduced before the next block starts: the x rows a block gathers stay
 // in L1/L2 across its tiles even for hub rows with thousands of edges.
-constexpr int64_t kEdgeBlock = 32;
-
-template <typename scalar_t>
-struct Lanes;
-template <>
-struct Lanes<float> {
-  typedef float value __attribute__((vector_size(16)));
-  typedef int32_t offset __attribute__((vector_size(16)));
-  static constexpr int64_t n = 4;
-};
-template <>
-struct Lanes<double> {
-  typedef double value __attribute__((vector_size(16)));
-  typedef int64_t offset __attribute__((vector_size(16)));
-  static constexpr int64_t n = 2;
-};
 
 // One tile of V vectors (V * Lanes::n features starting at f0) over the
 // edges [e_begin, e_end) of the row that starts at edge e_row.
@@ -134,16 +118,72 @@ inline void argreduce_scalar_tail(const index_t* __restrict__ col,
   }
 }
 
-// One row of max/min; false if the row holds an out-of-range column.
+// One tile of V vectors of a sum/mean row over edges [e_begin, e_end): the
+// running sums stay in registers for the block instead of being loaded and
+// stored once per edge. Each feature still adds its edges in edge order, so
+// the result is the same as the edge-by-edge loop, bit for bit.
+template <typename scalar_t, typename index_t, int V>
+inline void sum_vector_tile(const index_t* __restrict__ col, const scalar_t* __restrict__ weight,
+                            const scalar_t* __restrict__ x, int64_t F, int64_t f0, int64_t e_row,
+                            int64_t e_begin, int64_t e_end, scalar_t* __restrict__ o) {
+  using value_t = typename Lanes<scalar_t>::value;
+  constexpr int64_t n = Lanes<scalar_t>::n;
+  value_t acc[V];
+  int64_t e = e_begin;
+  if (e == e_row) {  // the row's first edge initialises the tile
+    const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
+    const scalar_t w = weight ? weight[e] : scalar_t(1);
+    for (int v = 0; v < V; ++v) {
+      __builtin_memcpy(&acc[v], x + j * F + f0 + v * n, sizeof(value_t));
+      acc[v] = acc[v] * w;
+    }
+    ++e;
+  } else {
+    for (int v = 0; v < V; ++v) __builtin_memcpy(&acc[v], o + f0 + v * n, sizeof(value_t));
+  }
+  for (; e < e_end; ++e) {
+    const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
+    const scalar_t* __restrict__ xj = x + j * F + f0;
+    if (weight) {
+      const scalar_t w = weight[e];
+      for (int v = 0; v < V; ++v) {
+        value_t val;
+        __builtin_memcpy(&val, xj + v * n, sizeof(value_t));
+        acc[v] += val * w;
+      }
+    } else {
+      for (int v = 0; v < V; ++v) {
+        value_t val;
+        __builtin_memcpy(&val, xj + v * n, sizeof(value_t));
+        acc[v] += val;
+      }
+    }
+  }
+  for (int v = 0; v < V; ++v) __builtin_memcpy(o + f0 + v * n, &acc[v], sizeof(value_t));
+}
+
+// Features [f0, F) (fewer than one vector) of a sum/mean row: scalar.
+template <typename scalar_t, typename index_t>
+inline void sum_scalar_tail(const index_t* __restrict__ col, const scalar_t* __restrict__ weight,
+                            const scalar_t* __restrict__ x, int64_t F, int64_t f0, int64_t e_row,
+                            int64_t e_begin, int64_t e_end, scalar_t* __restrict__ o) {
+  for (int64_t e = e_begin; e < e_end; ++e) {
+    const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
+    const scalar_t w = weight ? weight[e] : scalar_t(1);
+    for (int64_t f = f0; f < F; ++f) o[f] = e == e_row ? w * x[j * F + f] : o[f] + w * x[j * F + f];
+  }
+}
+
+// One row, every reduction; false if the row holds an out-of-range column.
 template <typename scalar_t, typename index_t, typename arg_t, bool kArg, Reduce R>
-bool argreduce_row(const index_t* __restrict__ col, const scalar_t* __restrict__ weight,
-                   const scalar_t* __restrict__ x, int64_t num_edges, int64_t num_x_rows,
-                   int64_t F, int64_t e_row, int64_t e_end, scalar_t* __restrict__ o,
-                   arg_t* __restrict__ a) {
+bool reduce_row(const index_t* __restrict__ col, const scalar_t* __restrict__ weight,
+                const scalar_t* __restrict__ x, int64_t num_edges, int64_t num_x_rows, int64_t F,
+                int64_t e_row, int64_t e_end, scalar_t* __restrict__ o, arg_t* __restrict__ a) {
   constexpr int64_t n = Lanes<scalar_t>::n;
   constexpr int kTileVectors = 8;
+  constexpr bool kArgReduce = R == Reduce::Max || R == Reduce::Min;
   // float offsets are int32: a row of 2^31 or more edges takes the scalar path.
-  const bool vector_ok = sizeof(scalar_t) == 8 || e_end - e_row <= INT32_MAX;
+  const bool vector_ok = !kArgReduce || sizeof(scalar_t) == 8 || e_end - e_row <= INT32_MAX;
   for (int64_t b = e_row; b < e_end; b += kEdgeBlock) {
     const int64_t b_end = std::min(b + kEdgeBlock, e_end);
     // Check the block's columns, and prefetch the rows of the next block,
@@ -158,16 +198,32 @@ bool argreduce_row(const index_t* __restrict__ col, const scalar_t* __restrict__
     }
     int64_t f0 = 0;
     if (vector_ok) {
-      for (; f0 + kTileVectors * n <= F; f0 += kTileVectors * n)
-        argreduce_vector_tile<scalar_t, index_t, arg_t, kArg, R, kTileVectors>(
-            col, weight, x, F, f0, e_row, b, b_end, o, a);
-      for (; f0 + n <= F; f0 += n)
-        argreduce_vector_tile<scalar_t, index_t, arg_t, kArg, R, 1>(col, weight, x, F, f0, e_row,
-                                                                    b, b_end, o, a);
+      if constexpr (kArgReduce) {
+        for (; f0 + kTileVectors * n <= F; f0 += kTileVectors * n)
+          argreduce_vector_tile<scalar_t, index_t, arg_t, kArg, R, kTileVectors>(
+              col, weight, x, F, f0, e_row, b, b_end, o, a);
+        for (; f0 + n <= F; f0 += n)
+          argreduce_vector_tile<scalar_t, index_t, arg_t, kArg, R, 1>(col, weight, x, F, f0,
+                                                                      e_row, b, b_end, o, a);
+      } else {
+        for (; f0 + kTileVectors * n <= F; f0 += kTileVectors * n)
+          sum_vector_tile<scalar_t, index_t, kTileVectors>(col, weight, x, F, f0, e_row, b, b_end,
+                                                           o);
+        for (; f0 + n <= F; f0 += n)
+          sum_vector_tile<scalar_t, index_t, 1>(col, weight, x, F, f0, e_row, b, b_end, o);
+      }
     }
-    if (f0 < F)
-      argreduce_scalar_tail<scalar_t, index_t, arg_t, kArg, R>(col, weight, x, F, f0, e_row, b,
-                                                               b_end, o, a);
+    if (f0 < F) {
+      if constexpr (kArgReduce)
+        argreduce_scalar_tail<scalar_t, index_t, arg_t, kArg, R>(col, weight, x, F, f0, e_row, b,
+                                                                 b_end, o, a);
+      else
+        sum_scalar_tail<scalar_t, index_t>(col, weight, x, F, f0, e_row, b, b_end, o);
+    }
+  }
+  if constexpr (R == Reduce::Mean) {
+    const scalar_t inv = scalar_t(1) / static_cast<scalar_t>(e_end - e_row);
+    for (int64_t f = 0; f < F; ++f) o[f] *= inv;
   }
   return true;
 }
@@ -189,37 +245,10 @@ void spmm_rows(const index_t* __restrict__ rowptr, const index_t* __restrict__ c
           for (int64_t f = 0; f < F; ++f) arg[i * F + f] = static_cast<arg_t>(num_edges);
         continue;
       }
-      if constexpr (R == Reduce::Max || R == Reduce::Min) {
-        if (!argreduce_row<scalar_t, index_t, arg_t, kArg, R>(
-                col, weight, x, num_edges, num_x_rows, F, e_begin, e_end, o,
-                kArg ? arg + i * F : nullptr))
-          bad_index.store(true, std::memory_order_relaxed);
-        continue;
-      }
-      for (int64_t e = e_begin; e < e_end; ++e) {
-        const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
-        // Rows of x are gathered in random order; ask for the row a few edges
-        // ahead so its cache lines arrive while this one is being reduced.
-        if (col && e + kPrefetchDistance < num_edges) {
-          const int64_t jn = static_cast<int64_t>(col[e + kPrefetchDistance]);
-          if (jn >= 0 && jn < num_x_rows) prefetch_row(x + jn * F, F);
-        }
-        if (j < 0 || j >= num_x_rows) {
-          bad_index.store(true, std::memory_order_relaxed);
-          break;
-        }
-        const scalar_t w = weight ? weight[e] : scalar_t(1);
-        const scalar_t* __restrict__ xj = x + j * F;
-        if (e == e_begin) {
-          for (int64_t f = 0; f < F; ++f) o[f] = w * xj[f];
-        } else {
-          for (int64_t f = 0; f < F; ++f) o[f] += w * xj[f];
-        }
-      }
-      if (R == Reduce::Mean) {
-        const scalar_t inv = scalar_t(1) / static_cast<scalar_t>(e_end - e_begin);
-        for (int64_t f = 0; f < F; ++f) o[f] *= inv;
-      }
+      if (!reduce_row<scalar_t, index_t, arg_t, kArg, R>(col, weight, x, num_edges, num_x_rows, F,
+                                                         e_begin, e_end, o,
+                                                         kArg ? arg + i * F : nullptr))
+        bad_index.store(true, std::memory_order_relaxed);
     }
   });
 }
