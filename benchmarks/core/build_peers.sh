@@ -36,8 +36,15 @@ MSG
   exit 1
 fi
 # setuptools, wheel and ninja come from the base venv (the .pth file).
-MAX_JOBS="${MAX_JOBS:-2}" FORCE_ONLY_CPU="${FORCE_ONLY_CPU:-1}" \
-  "$PEERS/bin/python" -m pip install --no-build-isolation --no-deps --no-index "$SDISTS"/torch_scatter-*.tar.gz
-MAX_JOBS="${MAX_JOBS:-2}" FORCE_ONLY_CPU="${FORCE_ONLY_CPU:-1}" \
-  "$PEERS/bin/python" -m pip install --no-build-isolation --no-deps --no-index "$SDISTS"/torch_sparse-*.tar.gz
+# Their setup.py files compile one file at a time (no ninja), and Python's
+# CFLAGS add -g, which doubles each torch-header-heavy file's compile here
+# (as it did for graphcl's own build): CFLAGS=-g0 drops it. The two packages
+# build side by side (torch_sparse needs torch_scatter only to import).
+build() {
+  CFLAGS="${CFLAGS:--g0}" MAX_JOBS="${MAX_JOBS:-2}" FORCE_ONLY_CPU="${FORCE_ONLY_CPU:-1}" \
+    "$PEERS/bin/python" -m pip install --no-build-isolation --no-deps --no-index "$1"
+}
+build "$(echo "$SDISTS"/torch_scatter-*.tar.gz)" & scatter=$!
+build "$(echo "$SDISTS"/torch_sparse-*.tar.gz)" & sparse=$!
+wait "$scatter" && wait "$sparse"
 "$PEERS/bin/python" -c "import torch_scatter, torch_sparse; print('build_peers: torch_scatter', torch_scatter.__version__, 'torch_sparse', torch_sparse.__version__)"
