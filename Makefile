@@ -44,7 +44,7 @@ bench: setup
 # PyPI sdists into .venv-peers against this torch (minutes; not part of test).
 bench-peers: setup
 	PY=$(PY) PEERS=.venv-peers bash benchmarks/core/build_peers.sh
-	.venv-peers/bin/python benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
+	PYTHONPATH=$(CURDIR) .venv-peers/bin/python benchmarks/core/ops.py --threads 2 --out benchmarks/core/results/ops_cpu.json
 
 # Regenerate benchmarks/<method>/README.md and README.md's methods table from
 # the results JSON (make test fails while they are out of date).
