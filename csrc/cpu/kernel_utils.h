@@ -56,6 +56,19 @@ inline void prefetch_row(const scalar_t* row, int64_t F) {
   for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 1);
 }
 
+// Prefetches the rows of x gathered by the block after [b, b_end): edges
+// [b + kEdgeBlock, b_end + kEdgeBlock), stopping at the last edge. Columns out
+// of range are skipped here; the kernels check them where they read them.
+template <typename scalar_t, typename index_t>
+inline void prefetch_next_block(const index_t* col, int64_t b, int64_t b_end, int64_t num_edges,
+                                const scalar_t* x, int64_t num_x_rows, int64_t F) {
+  const int64_t end = std::min(b_end + kEdgeBlock, num_edges);
+  for (int64_t e = b + kEdgeBlock; e < end; ++e) {
+    const int64_t j = static_cast<int64_t>(col[e]);
+    if (j >= 0 && j < num_x_rows) prefetch_row(x + j * F, F);
+  }
+}
+
 template <typename index_t, typename Body>
 void parallel_over_rows(const index_t* ptr, int64_t num_rows, int64_t feature_work, Body body) {
   if (num_rows == 0) return;
