@@ -50,23 +50,27 @@ struct Lanes<double> {
 };
 
 template <typename scalar_t>
-inline void prefetch_row(const scalar_t* row, int64_t F) {
+__attribute__((always_inline)) inline void prefetch_row(const scalar_t* row, int64_t F) {
   const char* p = reinterpret_cast<const char*>(row);
   const int64_t bytes = F * static_cast<int64_t>(sizeof(scalar_t));
   for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 1);
 }
 
-// Prefetches the rows of x gathered by the block after [b, b_end): edges
-// [b + kEdgeBlock, b_end + kEdgeBlock), stopping at the last edge. Columns out
-// of range are skipped here; the kernels check them where they read them.
+// Prefetches the x row that edge e + kEdgeBlock gathers (the next block's
+// edge at the same place), if there is one; a column out of range is skipped
+// here and reported where it is read. Kernels call it for every edge while
+// they check a block's columns. Forced inline: GCC kept an out-of-line copy
+// and called it per edge from the large max/min row loop, and the max forward
+// (N = 100k, E = 1M, F = 128, 2 threads) took 170-230 ms against 130 ms with
+// the prefetch written in place.
 template <typename scalar_t, typename index_t>
-inline void prefetch_next_block(const index_t* col, int64_t b, int64_t b_end, int64_t num_edges,
-                                const scalar_t* x, int64_t num_x_rows, int64_t F) {
-  const int64_t end = std::min(b_end + kEdgeBlock, num_edges);
-  for (int64_t e = b + kEdgeBlock; e < end; ++e) {
-    const int64_t j = static_cast<int64_t>(col[e]);
-    if (j >= 0 && j < num_x_rows) prefetch_row(x + j * F, F);
-  }
+__attribute__((always_inline)) inline void prefetch_edge_ahead(const index_t* col, int64_t e,
+                                                               int64_t num_edges,
+                                                               const scalar_t* x,
+                                                               int64_t num_x_rows, int64_t F) {
+  if (e + kEdgeBlock >= num_edges) return;
+  const int64_t j = static_cast<int64_t>(col[e + kEdgeBlock]);
+  if (j >= 0 && j < num_x_rows) prefetch_row(x + j * F, F);
 }
 
 template <typename index_t, typename Body>

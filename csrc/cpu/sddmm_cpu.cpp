@@ -66,7 +66,8 @@ at::Tensor sddmm_forward_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_
           // the b rows of the next block before the dot products read them.
           for (int64_t blk = rp[i]; blk < rp[i + 1]; blk += kEdgeBlock) {
             const int64_t blk_end = std::min<int64_t>(blk + kEdgeBlock, rp[i + 1]);
-            prefetch_next_block(c, blk, blk_end, num_edges, bp, num_b, F);
+            for (int64_t e = blk; e < blk_end; ++e)
+              prefetch_edge_ahead(c, e, num_edges, bp, num_b, F);
             for (int64_t e = blk; e < blk_end; ++e) {
               const int64_t j = c[e];
               if (j < 0 || j >= num_b) {

@@ -191,8 +191,8 @@ bool reduce_row(const index_t* __restrict__ col, const scalar_t* __restrict__ we
     for (int64_t e = b; e < b_end; ++e) {
       const int64_t j = col ? static_cast<int64_t>(col[e]) : e;
       if (j < 0 || j >= num_x_rows) return false;
+      if (col) prefetch_edge_ahead(col, e, num_edges, x, num_x_rows, F);
     }
-    if (col) prefetch_next_block(col, b, b_end, num_edges, x, num_x_rows, F);
     int64_t f0 = 0;
     if (vector_ok) {
       if constexpr (kArgReduce) {
