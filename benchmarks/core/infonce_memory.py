@@ -201,8 +201,9 @@ def main(argv=None):
     if args.out:
         result["command"] = " ".join(["python"] + [Path(sys.argv[0]).as_posix()] + sys.argv[1:])
         result["machine"] = platform.processor() or platform.machine()
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        # Imported here: the parent process otherwise never imports torch.
+        from graphcl.io import write_json_atomic
+        write_json_atomic(result, args.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 METHODS = ["graphcl", "torch_sparse_mm", "torch_sparse", "pyg_gather_scatter", "torch_scatter"]
 CASES = {"sum": ("sum", False), "sum_w": ("sum", True), "mean": ("mean", False),
@@ -121,10 +120,14 @@ def make_step(method: str, case: str, edge_index, x, w, num_nodes: int, device: 
         return lambda: torch.sparse.mm(adj, x, name)
     if method == "torch_sparse":
         from torch_sparse import SparseTensor, matmul
-        adj = SparseTensor(row=dst, col=src, value=w if weighted else None,
-                           sparse_sizes=(num_nodes, num_nodes))
+        adj = SparseTensor(row=dst, col=src, sparse_sizes=(num_nodes, num_nodes))
         adj.storage.rowptr(), adj.storage.csr2csc()  # cached, like a model's adj_t
-        return lambda: matmul(adj, x, reduce=reduce)
+        if not weighted:
+            return lambda: matmul(adj, x, reduce=reduce)
+        # Set per call: weights given at construction would be permuted into
+        # CSR order once, and every later backward would run through that
+        # freed graph. As for graphcl, w serves as CSR-order weights.
+        return lambda: matmul(adj.set_value(w, layout="coo"), x, reduce=reduce)
     if method == "pyg_gather_scatter":
         from torch_geometric.nn import MessagePassing
 
@@ -353,11 +356,12 @@ def main(argv=None):
                     print(f"#   read bandwidth in that worker: {max(bws) / 1e9:.1f} GB/s", flush=True)
     end_load = os.getloadavg()
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        # Imported here: the parent process otherwise never imports torch.
+        from graphcl.io import write_json_atomic
         meta = {"device": args.device, "threads": args.threads, "repeats": args.repeats,
                 "seed": args.seed, "load_average_start": load, "load_average_end": end_load,
                 "command": " ".join(["python", "benchmarks/core/ops.py"] + sys.argv[1:])}
-        Path(args.out).write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+        write_json_atomic({"meta": meta, "results": rows}, args.out)
 
 
 if __name__ == "__main__":

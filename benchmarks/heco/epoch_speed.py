@@ -13,12 +13,12 @@ dropout draws.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import torch
+
+from graphcl.io import write_json_atomic
 
 
 def two_calls(z1, z2, pos_mask, tau, block_size):
@@ -106,9 +106,8 @@ def main(argv=None):
               f"{r['s_per_epoch']['fused']:.3f} | {r['s_per_epoch']['two calls']:.3f} | "
               f"{r['speedup']:.2f}x |")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
-                                              "results": rows}, indent=2))
+        write_json_atomic({"threads": args.threads, "torch": torch.__version__, "results": rows},
+                          args.out)
 
 
 if __name__ == "__main__":

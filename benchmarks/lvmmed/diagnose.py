@@ -9,11 +9,12 @@ gradient norm of each parameter group.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 import torch.nn.functional as F
+
+from graphcl.io import write_json_atomic
 
 
 def offdiag_mean(m):
@@ -145,8 +146,8 @@ def main(argv=None) -> int:
                   f"proj {stats['grad_projector']:.1e} "
                   f"gcn {stats['grad_gcn']:.1e} [{time.perf_counter() - tic:.0f}s]", flush=True)
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"config": overrides, "steps": args.steps, "seed": args.seed, "log": log}, f)
+        write_json_atomic({"config": overrides, "steps": args.steps, "seed": args.seed, "log": log},
+                          args.out)
     return 0
 
 

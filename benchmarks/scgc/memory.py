@@ -17,10 +17,10 @@ import argparse
 import json
 import resource
 import time
-from pathlib import Path
 
 import torch
-from torch.nn import functional as F
+
+from graphcl.io import write_json_atomic
 
 
 def main(argv=None):
@@ -79,8 +79,7 @@ def main(argv=None):
               "torch_threads": torch.get_num_threads(), "loss": terms["total"].item()}
     print(json.dumps(result, indent=2))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
+        write_json_atomic(result, args.out)
 
 
 if __name__ == "__main__":
